@@ -1,0 +1,105 @@
+# Coffre build. `make` builds build/coffre; `make test` installs what is
+# missing, builds the normal and the ASan+UBSan variants, runs the unit tests
+# under both and the integration tests against the sanitizer build.
+# `make run` starts a development server on ./var.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+CC ?= cc
+PKGS := openssl libevent_openssl libevent_pthreads libevent sqlite3 jansson libcurl
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+TEST_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN := -std=c11 -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes \
+        -Wmissing-prototypes -Wno-missing-field-initializers
+BASE_CFLAGS = $(WARN) -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
+REL_CFLAGS = $(BASE_CFLAGS) -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_CFLAGS = $(BASE_CFLAGS) -O1 -g $(ASAN_FLAGS)
+REL_LDFLAGS := -pie -Wl,-z,relro,-z,now
+ASAN_LDFLAGS := $(ASAN_FLAGS)
+
+MAIN_SRC := src/cli/main.c
+SRCS := $(filter-out $(MAIN_SRC),$(sort $(wildcard src/*/*.c)))
+UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
+UNIT_NAMES := $(notdir $(UNIT_SRCS:.c=))
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+
+REL_OBJS := $(SRCS:%.c=build/obj/%.o)
+ASAN_OBJS := $(SRCS:%.c=build/asan/obj/%.o)
+
+REL_TESTS := $(UNIT_NAMES:%=build/tests/%)
+ASAN_TESTS := $(UNIT_NAMES:%=build/asan/tests/%)
+
+.PHONY: all deps asan tests test unit unit-rel unit-asan integration run bench clean fuzz
+
+all: build/coffre
+
+deps:
+	@bash scripts/deps.sh
+
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -c $< -o $@
+
+build/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -c $< -o $@
+
+build/libcoffre.a: $(REL_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/asan/libcoffre.a: $(ASAN_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/coffre: build/obj/$(MAIN_SRC:.c=.o) build/libcoffre.a
+	$(CC) $(REL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/asan/coffre: build/asan/obj/$(MAIN_SRC:.c=.o) build/asan/libcoffre.a
+	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/tests/%: build/obj/tests/unit/%.o build/libcoffre.a
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(PKG_LIBS)
+
+build/asan/tests/%: build/asan/obj/tests/unit/%.o build/asan/libcoffre.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(PKG_LIBS)
+
+asan: build/asan/coffre
+tests: $(REL_TESTS) $(ASAN_TESTS)
+
+export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+
+unit-rel: $(REL_TESTS)
+	@set -e; for t in $(REL_TESTS); do echo "== $$t"; CF_SHARED=$(CURDIR)/../shared $$t; done
+
+unit-asan: $(ASAN_TESTS)
+	@set -e; for t in $(ASAN_TESTS); do echo "== $$t (asan)"; CF_SHARED=$(CURDIR)/../shared $$t; done
+
+unit: unit-rel unit-asan
+
+# Integration tests drive the sanitizer build of the real server with real
+# clients (PyKMIP through Debian's /usr/bin/python3, curl).
+integration: build/coffre build/asan/coffre
+	COFFRE_BIN=$(CURDIR)/build/asan/coffre CF_SHARED=$(CURDIR)/../shared \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+
+test: deps
+	$(MAKE) all asan tests
+	$(MAKE) unit
+	$(MAKE) integration
+
+run: deps
+	$(MAKE) all
+	./build/coffre server --data ./var --kmip-listen 127.0.0.1:5696 --https-listen 127.0.0.1:8443
+
+clean:
+	rm -rf build
+
+-include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(wildcard build/obj/tests/unit/*.d) $(wildcard build/asan/obj/tests/unit/*.d)

@@ -1,0 +1,60 @@
+/*
+ * status.h - the one status enum of Coffre and its mapping table.
+ *
+ * Every fallible function returns a cf_status and delivers results through
+ * out-parameters. Each status maps, in one table (status.c), to a KMIP
+ * Result Reason, an HTTP status, a stable machine code for JSON errors and a
+ * log level, so that KMIP and REST answer the same failure the same way.
+ */
+#ifndef CF_STATUS_H
+#define CF_STATUS_H
+
+typedef enum cf_status {
+    CF_OK = 0,
+    CF_ERR_NOMEM,          /* allocation failed: resource exhausted, keep serving */
+    CF_ERR_INVALID_MSG,    /* malformed message (framing, TTLV, JSON syntax) */
+    CF_ERR_INVALID_FIELD,  /* a well-formed field with an unacceptable value */
+    CF_ERR_MISSING,        /* a required field is absent */
+    CF_ERR_NOT_FOUND,      /* no such object (or not visible to the caller) */
+    CF_ERR_UNSUPPORTED_OP, /* operation not implemented */
+    CF_ERR_UNSUPPORTED,    /* feature/algorithm/option not implemented */
+    CF_ERR_FORMAT,         /* key format type not supported */
+    CF_ERR_CRYPTO,         /* a cryptographic operation failed */
+    CF_ERR_STATE,          /* operation illegal in the object's current state */
+    CF_ERR_PERMISSION,     /* authenticated but not allowed */
+    CF_ERR_AUTH,           /* authentication failed */
+    CF_ERR_INDEX,          /* attribute index out of bounds */
+    CF_ERR_TOO_LARGE,      /* response would exceed the client's maximum */
+    CF_ERR_LIMIT,          /* a configured limit was exceeded */
+    CF_ERR_EXISTS,         /* object or attribute already exists */
+    CF_ERR_READ_ONLY,      /* attribute is read-only / server-managed */
+    CF_ERR_NOT_EXTRACTABLE,/* key material may not leave the server */
+    CF_ERR_SENSITIVE,      /* key material is sensitive */
+    CF_ERR_IO,             /* file system or socket failure */
+    CF_ERR_STORE,          /* storage back end failure */
+    CF_ERR_CONFLICT,       /* concurrent modification; retry */
+    CF_ERR_INTERNAL,       /* a bug or an invariant broken: general failure */
+    CF_STATUS_COUNT
+} cf_status;
+
+/* Log levels, also used by the mapping table. */
+typedef enum cf_log_level {
+    CF_LOG_DEBUG = 0,
+    CF_LOG_INFO,
+    CF_LOG_WARN,
+    CF_LOG_ERROR
+} cf_log_level;
+
+struct cf_status_info {
+    const char *name;      /* stable machine code, e.g. "not_found" */
+    const char *message;   /* short human message */
+    unsigned kmip_reason;  /* KMIP Result Reason enumeration value */
+    int http_status;       /* HTTP status for REST */
+    cf_log_level level;    /* how loud to log it */
+};
+
+/* Never NULL: out-of-range values map to the CF_ERR_INTERNAL entry. */
+const struct cf_status_info *cf_status_info(cf_status st);
+const char *cf_status_str(cf_status st);
+
+#endif
