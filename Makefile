@@ -40,13 +40,17 @@ all: build/coffre
 deps:
 	@bash scripts/deps.sh
 
+Q := $(if $(V),,@)
+
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -c $< -o $@
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(REL_CFLAGS) -c $< -o $@
 
 build/asan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -c $< -o $@
+	@$(if $(V),,echo "  CC asan $<")
+	$(Q)$(CC) $(ASAN_CFLAGS) -c $< -o $@
 
 build/libcoffre.a: $(REL_OBJS)
 	@rm -f $@
@@ -69,6 +73,13 @@ build/tests/%: build/obj/tests/unit/%.o build/libcoffre.a
 build/asan/tests/%: build/asan/obj/tests/unit/%.o build/asan/libcoffre.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(PKG_LIBS)
+
+BENCH_BINS := $(notdir $(BENCH_SRCS:.c=))
+BENCH_BINS := $(BENCH_BINS:%=build/bench/%)
+
+build/bench/%: build/obj/bench/%.o build/libcoffre.a
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 asan: build/asan/coffre
 tests: $(REL_TESTS) $(ASAN_TESTS)
@@ -98,6 +109,12 @@ test: deps
 run: deps
 	$(MAKE) all
 	./build/coffre server --data ./var --kmip-listen 127.0.0.1:5696 --https-listen 127.0.0.1:8443
+
+# Throughput and latency against the live server, PyKMIP's server and a
+# no-op TLS server (the machine's limit). Never part of `make test`.
+bench: deps
+	$(MAKE) all $(BENCH_BINS)
+	bash bench/run.sh
 
 clean:
 	rm -rf build

@@ -1,10 +1,41 @@
-/* coffre - server and command-line client entry point (stub, wired later). */
+/* main.c - `coffre`: one binary for the server and (later) the client. */
 #include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/version.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: coffre <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  server     run the key management server\n"
+            "             --data DIR --kmip-listen HOST:PORT --https-listen HOST:PORT\n"
+            "  version    print the version\n"
+            "\n"
+            "`coffre server --help` lists every server option.\n");
+}
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "coffre: not yet wired\n");
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "server") == 0)
+        return cli_server_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("coffre %s\n", CF_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "coffre: unknown command '%s'\n", argv[1]);
+    usage(stderr);
     return 2;
 }

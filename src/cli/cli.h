@@ -1,0 +1,8 @@
+/* cli.h - the `coffre` command's subcommands. */
+#ifndef CF_CLI_H
+#define CF_CLI_H
+
+/* `coffre server ...`: run the KMS. Returns the process exit code. */
+int cli_server_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,420 @@
+/*
+ * core_object.c - managed objects: create, load, key material, attributes.
+ *
+ * Every write is one store transaction committed (durably) before the
+ * caller answers its client. Read-modify-write operations carry the row's
+ * revision and retry on CF_ERR_CONFLICT, so concurrent workers (or nodes)
+ * never lose each other's updates.
+ */
+#include "core/core_int.h"
+
+#include <string.h>
+
+#include "util/limits.h"
+#include "util/log.h"
+
+#define CORE_WRITE_RETRIES 5
+
+/* Limits for decoding our own stored attribute blobs: generous but bounded. */
+static const ttlv_limits stored_limits = {
+    .max_bytes = 16u * 1024u * 1024u,
+    .max_depth = CF_LIMIT_TTLV_DEPTH,
+    .max_items = CF_LIMIT_OBJECT_ATTRS * 16u,
+    .max_string = CF_LIMIT_STRING,
+};
+
+/* AAD binding sealed material to its row: tenant NUL uid. */
+static cf_status material_aad(cf_arena *a, const char *tenant, const char *uid,
+                              const uint8_t **out, size_t *out_len)
+{
+    size_t tl = strlen(tenant), ul = strlen(uid);
+    uint8_t *p = cf_arena_alloc(a, tl + 1 + ul);
+    if (p == NULL)
+        return CF_ERR_NOMEM;
+    memcpy(p, tenant, tl);
+    p[tl] = 0;
+    memcpy(p + tl + 1, uid, ul);
+    *out = p;
+    *out_len = tl + 1 + ul;
+    return CF_OK;
+}
+
+/* Name Value strings of every Name attribute, for the store's index. */
+static cf_status collect_names(cf_arena *a, const ttlv_item *attrs, const char ***out, size_t *n)
+{
+    unsigned count;
+    const char **names;
+    size_t k = 0;
+
+    core_attr_next_index(attrs, "Name", 4, &count);
+    names = cf_arena_calloc(a, (count ? count : 1) * sizeof *names);
+    if (names == NULL)
+        return CF_ERR_NOMEM;
+    for (const ttlv_item *it = attrs ? attrs->first : NULL; it && k < count; it = it->next) {
+        const char *nm, *text;
+        size_t nl, tl;
+        int32_t idx;
+        const ttlv_item *v;
+        if (!core_attr_parts(it, &nm, &nl, &idx, &v) || nl != 4 || memcmp(nm, "Name", 4) != 0)
+            continue;
+        if (ttlv_get_text(v, KMIP_TAG_NAME_VALUE, &text, &tl) == CF_OK)
+            names[k++] = text;
+    }
+    *out = names;
+    *n = k;
+    return CF_OK;
+}
+
+/* Write obj to the store (insert or revision-checked update) and commit. */
+static cf_status object_save(core_req *req, core_object *obj, bool insert)
+{
+    cf_buf blob;
+    store_object row;
+    const ttlv_item *alg, *len;
+    cf_status st;
+
+    cf_buf_init(&blob, stored_limits.max_bytes);
+    memset(&row, 0, sizeof row);
+    if ((st = ttlv_encode(obj->attrs, &blob)) != CF_OK)
+        goto out;
+    alg = core_attr_find(obj, "Cryptographic Algorithm", 0);
+    len = core_attr_find(obj, "Cryptographic Length", 0);
+    row.tenant = obj->tenant;
+    row.uid = obj->uid;
+    row.object_type = obj->object_type;
+    row.state = obj->state;
+    row.owner = obj->owner;
+    row.algorithm = alg && alg->type == TTLV_ENUMERATION ? alg->v.u32 : 0;
+    row.length = len && len->type == TTLV_INTEGER ? len->v.i32 : 0;
+    row.created = obj->created;
+    row.updated = obj->updated;
+    row.revision = obj->revision;
+    row.attrs = blob.p;
+    row.attrs_len = blob.len;
+    row.material = obj->sealed;
+    row.material_len = obj->sealed_len;
+    if ((st = collect_names(req->arena, obj->attrs, (const char ***)&row.names, &row.n_names)))
+        goto out;
+    if ((st = store_begin(req->st)) != CF_OK)
+        goto out;
+    st = insert ? store_object_insert(req->st, &row) : store_object_update(req->st, &row);
+    if (st == CF_OK)
+        st = store_commit(req->st);
+    if (st != CF_OK)
+        store_rollback(req->st);
+out:
+    cf_buf_free(&blob);
+    return st;
+}
+
+static ttlv_item *attrs_copy_indexed(core_req *req, const ttlv_item *in, cf_status *st);
+
+/* Server-set attributes of a new object. */
+static cf_status add_server_attrs(core_req *req, core_object *obj)
+{
+    cf_arena *a = req->arena;
+    ttlv_item *v;
+    unsigned n;
+
+    v = ttlv_new_datetime(a, KMIP_TAG_ATTRIBUTE_VALUE, req->now);
+    if (!v)
+        return CF_ERR_NOMEM;
+    ttlv_item *init = core_attr_new(a, "Initial Date", 0, v);
+    ttlv_item *last = core_attr_new(a, "Last Change Date", 0, v);
+    if (!init || !last)
+        return CF_ERR_NOMEM;
+    ttlv_append(obj->attrs, init);
+    ttlv_append(obj->attrs, last);
+    core_attr_next_index(obj->attrs, "Operation Policy Name", 21, &n);
+    if (n == 0) {
+        ttlv_item *pol = ttlv_new_text(a, KMIP_TAG_ATTRIBUTE_VALUE, "default", 7);
+        ttlv_item *attr = pol ? core_attr_new(a, "Operation Policy Name", 0, pol) : NULL;
+        if (!attr)
+            return CF_ERR_NOMEM;
+        ttlv_append(obj->attrs, attr);
+    }
+    return CF_OK;
+}
+
+static cf_status check_symmetric(core_req *req, const core_object *obj, int32_t *out_bits)
+{
+    const ttlv_item *alg = core_attr_find(obj, "Cryptographic Algorithm", 0);
+    const ttlv_item *len = core_attr_find(obj, "Cryptographic Length", 0);
+    if (alg == NULL)
+        return core_fail(req, CF_ERR_MISSING, "Cryptographic Algorithm is required");
+    if (len == NULL)
+        return core_fail(req, CF_ERR_MISSING, "Cryptographic Length is required");
+    if (alg->v.u32 != KMIP_CRYPTOGRAPHIC_ALGORITHM_AES)
+        return core_fail(req, CF_ERR_INVALID_FIELD,
+                         "Cryptographic Algorithm %u is not supported for Create", alg->v.u32);
+    if (len->v.i32 != 128 && len->v.i32 != 192 && len->v.i32 != 256)
+        return core_fail(req, CF_ERR_INVALID_FIELD, "AES key length %d is not 128, 192 or 256",
+                         len->v.i32);
+    *out_bits = len->v.i32;
+    return CF_OK;
+}
+
+static cf_status seal_material(core_req *req, core_object *obj, const cf_secret *key)
+{
+    const uint8_t *aad;
+    size_t aad_len;
+    cf_buf sealed;
+    cf_status st;
+
+    if ((st = material_aad(req->arena, obj->tenant, obj->uid, &aad, &aad_len)) != CF_OK)
+        return st;
+    cf_buf_init(&sealed, 0);
+    st = crypto_seal(req->core->keyring, aad, aad_len, key->p, key->len, &sealed);
+    if (st == CF_OK) {
+        obj->sealed = cf_arena_memdup(req->arena, sealed.p, sealed.len);
+        obj->sealed_len = sealed.len;
+        if (obj->sealed == NULL)
+            st = CF_ERR_NOMEM;
+    }
+    cf_buf_free(&sealed);
+    return st;
+}
+
+cf_status core_create_symmetric_key(core_req *req, const ttlv_item *attrs, core_object **out)
+{
+    core_object *obj;
+    cf_secret key = {0};
+    const ttlv_item *act;
+    int32_t bits = 0;
+    cf_status st = CF_OK;
+
+    *out = NULL;
+    obj = cf_arena_calloc(req->arena, sizeof *obj);
+    if (obj == NULL)
+        return CF_ERR_NOMEM;
+    obj->attrs = attrs_copy_indexed(req, attrs, &st);
+    if (obj->attrs == NULL)
+        return st;
+    if ((st = check_symmetric(req, obj, &bits)) != CF_OK)
+        return st;
+    if ((st = core_new_uid(req->arena, &obj->uid)) != CF_OK)
+        return st;
+    obj->tenant = req->who->tenant;
+    obj->owner = req->who->id;
+    obj->object_type = KMIP_OBJECT_TYPE_SYMMETRIC_KEY;
+    obj->key_format = KMIP_KEY_FORMAT_TYPE_RAW;
+    obj->created = obj->updated = req->now;
+    obj->revision = 1;
+    act = core_attr_find(obj, "Activation Date", 0);
+    obj->state = (act && act->v.i64 <= req->now) ? KMIP_STATE_ACTIVE : KMIP_STATE_PRE_ACTIVE;
+    if ((st = add_server_attrs(req, obj)) != CF_OK)
+        goto out;
+    if ((st = crypto_random_secret((size_t)bits / 8, &key)) != CF_OK)
+        goto out;
+    if ((st = seal_material(req, obj, &key)) != CF_OK)
+        goto out;
+    if ((st = object_save(req, obj, true)) != CF_OK)
+        goto out;
+    *out = obj;
+out:
+    cf_secret_free(&key);
+    return st;
+}
+
+/* Copy client attributes, validating each and assigning indexes per name
+ * in order of appearance (KMIP: the server assigns Attribute Index). */
+static ttlv_item *attrs_copy_indexed(core_req *req, const ttlv_item *in, cf_status *st)
+{
+    ttlv_item *list = ttlv_new_struct(req->arena, KMIP_TAG_ATTRIBUTES);
+    if (list == NULL) {
+        *st = CF_ERR_NOMEM;
+        return NULL;
+    }
+    for (const ttlv_item *it = in ? in->first : NULL; it; it = it->next) {
+        const char *name;
+        size_t nl;
+        int32_t idx;
+        const ttlv_item *v;
+        unsigned count;
+        const struct core_attr_rule *r;
+        ttlv_item *copy;
+        char *cname;
+
+        if (!core_attr_parts(it, &name, &nl, &idx, &v)) {
+            *st = core_fail(req, CF_ERR_INVALID_FIELD, "malformed Attribute");
+            return NULL;
+        }
+        if ((*st = core_attr_check(req, name, nl, v, true)) != CF_OK)
+            return NULL;
+        idx = core_attr_next_index(list, name, nl, &count);
+        r = core_attr_rule(name, nl);
+        if (count > 0 && r != NULL && !(r->flags & CORE_ATTR_MULTI)) {
+            *st = core_fail(req, CF_ERR_INVALID_FIELD, "attribute '%s' may appear once", r->name);
+            return NULL;
+        }
+        if (list->nchildren >= CF_LIMIT_OBJECT_ATTRS) {
+            *st = core_fail(req, CF_ERR_LIMIT, "too many attributes");
+            return NULL;
+        }
+        cname = cf_arena_strndup(req->arena, name, nl);
+        copy = cname ? core_attr_new(req->arena, cname, idx, v) : NULL;
+        if (copy == NULL) {
+            *st = CF_ERR_NOMEM;
+            return NULL;
+        }
+        ttlv_append(list, copy);
+    }
+    *st = CF_OK;
+    return list;
+}
+
+cf_status core_object_load(core_req *req, const char *uid, core_object **out)
+{
+    store_object row;
+    core_object *obj;
+    ttlv_item *attrs = NULL;
+    ttlv_error err;
+    cf_status st;
+
+    *out = NULL;
+    if (uid == NULL || strlen(uid) > CF_LIMIT_UID)
+        return core_fail(req, CF_ERR_NOT_FOUND, "no such object");
+    st = store_object_get(req->st, req->who->tenant, uid, req->arena, &row);
+    if (st == CF_ERR_NOT_FOUND)
+        return core_fail(req, st, "no object with this Unique Identifier");
+    if (st != CF_OK)
+        return st;
+    st = ttlv_decode(row.attrs, row.attrs_len, &stored_limits, req->arena, &attrs, &err);
+    if (st != CF_OK || attrs->type != TTLV_STRUCTURE) {
+        CF_LOGE("object %s: stored attributes do not decode (%s at %zu)", uid,
+                ttlv_err_str(err.code), err.offset);
+        return CF_ERR_STORE;
+    }
+    obj = cf_arena_calloc(req->arena, sizeof *obj);
+    if (obj == NULL)
+        return CF_ERR_NOMEM;
+    obj->tenant = row.tenant;
+    obj->uid = row.uid;
+    obj->owner = row.owner;
+    obj->object_type = row.object_type;
+    obj->state = row.state;
+    obj->created = row.created;
+    obj->updated = row.updated;
+    obj->revision = row.revision;
+    obj->attrs = attrs;
+    obj->sealed = row.material;
+    obj->sealed_len = row.material_len;
+    obj->key_format = KMIP_KEY_FORMAT_TYPE_RAW;
+    *out = obj;
+    return CF_OK;
+}
+
+cf_status core_object_material(core_req *req, const core_object *obj, cf_secret *out)
+{
+    const uint8_t *aad;
+    size_t aad_len;
+    cf_status st;
+
+    out->p = NULL;
+    out->len = 0;
+    if (req->who->role < CORE_ROLE_WRITER)
+        return core_fail(req, CF_ERR_PERMISSION, "this identity may not read key material");
+    if (obj->state != KMIP_STATE_PRE_ACTIVE && obj->state != KMIP_STATE_ACTIVE)
+        return core_fail(req, CF_ERR_STATE, "the object's state does not allow Get");
+    if (obj->sealed == NULL)
+        return core_fail(req, CF_ERR_NOT_FOUND, "the object has no key material");
+    if ((st = material_aad(req->arena, obj->tenant, obj->uid, &aad, &aad_len)) != CF_OK)
+        return st;
+    st = crypto_open(req->core->keyring, aad, aad_len, obj->sealed, obj->sealed_len, out);
+    if (st != CF_OK) {
+        CF_LOGE("object %s: sealed material does not open (%s)", obj->uid, cf_status_str(st));
+        return CF_ERR_INTERNAL;
+    }
+    return CF_OK;
+}
+
+cf_status core_object_attributes(core_req *req, const core_object *obj, ttlv_item **out)
+{
+    cf_arena *a = req->arena;
+    ttlv_item *list = ttlv_new_struct(a, KMIP_TAG_ATTRIBUTES);
+    ttlv_item *uid = ttlv_new_text(a, KMIP_TAG_ATTRIBUTE_VALUE, obj->uid, strlen(obj->uid));
+    ttlv_item *type = ttlv_new_enum(a, KMIP_TAG_ATTRIBUTE_VALUE, obj->object_type);
+    ttlv_item *state = ttlv_new_enum(a, KMIP_TAG_ATTRIBUTE_VALUE, obj->state);
+    ttlv_item *x[3];
+
+    *out = NULL;
+    if (!list || !uid || !type || !state)
+        return CF_ERR_NOMEM;
+    x[0] = core_attr_new(a, "Unique Identifier", 0, uid);
+    x[1] = core_attr_new(a, "Object Type", 0, type);
+    x[2] = core_attr_new(a, "State", 0, state);
+    for (int i = 0; i < 3; i++) {
+        if (x[i] == NULL)
+            return CF_ERR_NOMEM;
+        ttlv_append(list, x[i]);
+    }
+    for (const ttlv_item *it = obj->attrs->first; it; it = it->next) {
+        ttlv_item *c = ttlv_clone(a, it);
+        if (c == NULL)
+            return CF_ERR_NOMEM;
+        ttlv_append(list, c);
+    }
+    *out = list;
+    return CF_OK;
+}
+
+static void set_last_change(core_object *obj, int64_t now)
+{
+    for (ttlv_item *it = obj->attrs->first; it; it = it->next) {
+        const char *n;
+        size_t nl;
+        int32_t idx;
+        const ttlv_item *v;
+        if (core_attr_parts(it, &n, &nl, &idx, &v) && nl == 16 &&
+            memcmp(n, "Last Change Date", 16) == 0)
+            ((ttlv_item *)v)->v.i64 = now;
+    }
+    obj->updated = now;
+}
+
+static cf_status attr_add_once(core_req *req, const char *uid, const char *name,
+                               const ttlv_item *value, int32_t *out_index)
+{
+    size_t nl = strlen(name);
+    const struct core_attr_rule *r = core_attr_rule(name, nl);
+    core_object *obj;
+    ttlv_item *attr;
+    unsigned count;
+    int32_t idx;
+    cf_status st;
+
+    if ((st = core_object_load(req, uid, &obj)) != CF_OK)
+        return st;
+    if (req->who->role < CORE_ROLE_WRITER)
+        return core_fail(req, CF_ERR_PERMISSION, "this identity may not modify objects");
+    if (obj->state == KMIP_STATE_DESTROYED || obj->state == KMIP_STATE_DESTROYED_COMPROMISED)
+        return core_fail(req, CF_ERR_STATE, "the object is destroyed");
+    idx = core_attr_next_index(obj->attrs, name, nl, &count);
+    if (count > 0 && r != NULL && !(r->flags & CORE_ATTR_MULTI))
+        return core_fail(req, CF_ERR_EXISTS, "attribute '%s' already exists", name);
+    if (obj->attrs->nchildren >= CF_LIMIT_OBJECT_ATTRS)
+        return core_fail(req, CF_ERR_LIMIT, "too many attributes on this object");
+    if ((attr = core_attr_new(req->arena, name, idx, value)) == NULL)
+        return CF_ERR_NOMEM;
+    ttlv_append(obj->attrs, attr);
+    set_last_change(obj, req->now);
+    obj->revision++;
+    if ((st = object_save(req, obj, false)) != CF_OK)
+        return st;
+    *out_index = idx;
+    return CF_OK;
+}
+
+cf_status core_attr_add(core_req *req, const char *uid, const char *name, const ttlv_item *value,
+                        int32_t *out_index)
+{
+    cf_status st = core_attr_check(req, name, strlen(name), value, false);
+    if (st != CF_OK)
+        return st;
+    for (int i = 0; i < CORE_WRITE_RETRIES; i++) {
+        st = attr_add_once(req, uid, name, value, out_index);
+        if (st != CF_ERR_CONFLICT)
+            return st;
+    }
+    return core_fail(req, CF_ERR_CONFLICT, "the object is being modified concurrently");
+}

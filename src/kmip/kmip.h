@@ -1,0 +1,36 @@
+/*
+ * kmip.h - the KMIP front end: decode a request message, call the core for
+ * each batch item, encode the response at the request's protocol version.
+ *
+ * Thin by design: protocol concerns only (versions, batches, ID
+ * placeholders, 1.x vs 2.x attribute forms, result reasons). Every rule
+ * about objects lives in core.
+ */
+#ifndef CF_KMIP_H
+#define CF_KMIP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "util/mem.h"
+
+/* What one request runs with. */
+typedef struct kmip_env {
+    const core *core;
+    store *st;                 /* the worker's store connection */
+    cf_arena *arena;           /* reset by the caller after the response is sent */
+    const core_identity *who;  /* the authenticated client */
+} kmip_env;
+
+/* Protocol versions served, newest first (DiscoverVersions order). */
+extern const uint16_t kmip_versions[];
+extern const size_t kmip_versions_count;
+
+/* Handle one request message (8-byte header included) and append exactly
+ * one response message to out. Malformed input gets an Invalid Message
+ * response; only when even that cannot be produced is out left empty, and
+ * the caller then closes the connection. */
+void kmip_handle(const kmip_env *env, const uint8_t *msg, size_t len, cf_buf *out);
+
+#endif

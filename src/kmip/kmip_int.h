@@ -1,0 +1,51 @@
+/* kmip_int.h - internals shared by the KMIP front end's files. */
+#ifndef CF_KMIP_INT_H
+#define CF_KMIP_INT_H
+
+#include "kmip/kmip.h"
+#include "ttlv/ttlv.h"
+#include "util/limits.h"
+
+#define CF_ATTR_NAME_BUF (CF_LIMIT_ATTR_NAME + 1)
+
+/* One batch item being processed. */
+typedef struct kmip_op {
+    uint16_t ver;                /* protocol version of the request */
+    core_req *req;
+    cf_arena *a;
+    const char *id_placeholder;  /* Unique Identifier left by a previous item */
+    const char *new_placeholder; /* set by the handler when it yields a uid */
+} kmip_op;
+
+typedef cf_status (*kmip_op_fn)(kmip_op *op, const ttlv_item *payload, ttlv_writer *w);
+
+struct kmip_op_def {
+    uint32_t operation;  /* KMIP_OPERATION_* */
+    uint16_t since;      /* first protocol version that defines it */
+    kmip_op_fn fn;
+};
+
+const struct kmip_op_def *kmip_op_find(uint32_t operation);
+/* Operations listed by Query, for the version. */
+void kmip_op_list(uint16_t ver, ttlv_writer *w);
+
+/* Attribute conversions between the wire forms and core's canonical list. */
+/* 1.x Template Attribute (Name* and Attribute* children) or 2.x Attributes
+ * structure -> Structure of canonical Attribute items. */
+cf_status kmip_attrs_from_wire(kmip_op *op, const ttlv_item *in, ttlv_item **out);
+/* Write one canonical attribute in the version's form (1.x Attribute with
+ * explicit index; 2.x tagged value or Vendor Attribute). Attributes the
+ * version does not define are skipped. */
+void kmip_attr_write(kmip_op *op, const ttlv_item *attr, ttlv_writer *w);
+/* Canonical name of a 2.x Attribute Reference or 1.x Attribute Name item. */
+cf_status kmip_attr_ref_name(kmip_op *op, const ttlv_item *ref, const char **out);
+/* Write a reference to an attribute (Get Attribute List). */
+void kmip_attr_ref_write(kmip_op *op, const char *name, ttlv_writer *w);
+/* Canonical attribute from a 1.x Attribute or a 2.x single attribute item. */
+cf_status kmip_attr_one_from_wire(kmip_op *op, const ttlv_item *in, const char **name,
+                                  const ttlv_item **value);
+
+/* The Unique Identifier of a request payload, or the ID placeholder. */
+cf_status kmip_payload_uid(kmip_op *op, const ttlv_item *payload, const char **out);
+
+#endif

@@ -1,0 +1,276 @@
+/*
+ * kmip_msg.c - request message -> batch items -> response message.
+ *
+ * KMIP 1.4 section 7 / 2.1 section 8: a Request Message is a Request Header
+ * followed by Batch Count batch items. Each item is answered independently
+ * with its Operation and Unique Batch Item ID echoed. The Batch Error
+ * Continuation Option (default Stop, 1.4 section 6.13) decides whether items
+ * after a failure run: Stop returns the processed items only (11.43), Continue
+ * runs every item. Undo is not supported and the whole request is refused.
+ *
+ * The response is written at the request's protocol version. An item's
+ * payload is first written into a scratch buffer because its Result Status
+ * precedes the payload on the wire but is known only after the handler ran.
+ */
+#include "kmip/kmip_int.h"
+
+#include <string.h>
+
+#include "util/limits.h"
+#include "util/log.h"
+
+const uint16_t kmip_versions[] = {
+    KMIP_V(2, 1), KMIP_V(2, 0), KMIP_V(1, 4), KMIP_V(1, 3), KMIP_V(1, 2), KMIP_V(1, 1), KMIP_V(1, 0),
+};
+const size_t kmip_versions_count = sizeof kmip_versions / sizeof kmip_versions[0];
+
+static bool version_supported(uint16_t v)
+{
+    for (size_t i = 0; i < kmip_versions_count; i++)
+        if (kmip_versions[i] == v)
+            return true;
+    return false;
+}
+
+typedef struct batch_result {
+    uint32_t operation;
+    bool has_operation;
+    const uint8_t *batch_id;
+    size_t batch_id_len;
+    cf_status status;
+    const char *message;
+} batch_result;
+
+static void write_header(ttlv_writer *w, uint16_t ver, unsigned batch_count)
+{
+    ttlv_w_begin(w, KMIP_TAG_RESPONSE_HEADER);
+    ttlv_w_begin(w, KMIP_TAG_PROTOCOL_VERSION);
+    ttlv_w_int(w, KMIP_TAG_PROTOCOL_VERSION_MAJOR, ver >> 8);
+    ttlv_w_int(w, KMIP_TAG_PROTOCOL_VERSION_MINOR, ver & 0xFF);
+    ttlv_w_end(w);
+    ttlv_w_datetime(w, KMIP_TAG_TIME_STAMP, core_now());
+    ttlv_w_int(w, KMIP_TAG_BATCH_COUNT, (int32_t)batch_count);
+    ttlv_w_end(w);
+}
+
+/* Result Reason for a status, limited to values the version defines. */
+static uint32_t result_reason(cf_status st, uint16_t ver)
+{
+    uint32_t r = cf_status_info(st)->kmip_reason;
+    if (ver < KMIP_V(1, 4) && (r == 0x16 || r == 0x17 || r == 0x18))
+        return r == 0x18 ? KMIP_RESULT_REASON_INVALID_FIELD : KMIP_RESULT_REASON_PERMISSION_DENIED;
+    return r;
+}
+
+static void write_item(ttlv_writer *w, uint16_t ver, const batch_result *r, const cf_buf *payload)
+{
+    ttlv_w_begin(w, KMIP_TAG_BATCH_ITEM);
+    if (r->has_operation)
+        ttlv_w_enum(w, KMIP_TAG_OPERATION, r->operation);
+    if (r->batch_id)
+        ttlv_w_bytes(w, KMIP_TAG_UNIQUE_BATCH_ITEM_ID, r->batch_id, r->batch_id_len);
+    if (r->status == CF_OK) {
+        ttlv_w_enum(w, KMIP_TAG_RESULT_STATUS, KMIP_RESULT_STATUS_SUCCESS);
+        if (payload && payload->len && cf_buf_append(w->buf, payload->p, payload->len) == false)
+            w->failed = true;
+    } else {
+        const char *msg = r->message ? r->message : cf_status_info(r->status)->message;
+        ttlv_w_enum(w, KMIP_TAG_RESULT_STATUS, KMIP_RESULT_STATUS_OPERATION_FAILED);
+        ttlv_w_enum(w, KMIP_TAG_RESULT_REASON, result_reason(r->status, ver));
+        ttlv_w_cstr(w, KMIP_TAG_RESULT_MESSAGE, msg);
+    }
+    ttlv_w_end(w);
+}
+
+/* A whole-message failure: one batch item carrying the reason. */
+static void write_message_error(cf_buf *out, uint16_t ver, cf_status st, const char *msg)
+{
+    ttlv_writer w;
+    batch_result r = {.status = st, .message = msg};
+    cf_buf_reset(out);
+    ttlv_w_init(&w, out);
+    ttlv_w_begin(&w, KMIP_TAG_RESPONSE_MESSAGE);
+    write_header(&w, ver, 1);
+    write_item(&w, ver, &r, NULL);
+    ttlv_w_end(&w);
+    if (ttlv_w_finish(&w) != CF_OK)
+        cf_buf_reset(out);
+}
+
+typedef struct req_header {
+    uint16_t ver;
+    unsigned batch_count;
+    uint32_t continuation;
+    int64_t max_response;
+} req_header;
+
+static cf_status parse_version(const ttlv_item *hdr, uint16_t *ver)
+{
+    const ttlv_item *pv;
+    int32_t maj, min;
+    if (ttlv_get_struct(hdr, KMIP_TAG_PROTOCOL_VERSION, &pv) != CF_OK ||
+        ttlv_get_int(pv, KMIP_TAG_PROTOCOL_VERSION_MAJOR, &maj) != CF_OK ||
+        ttlv_get_int(pv, KMIP_TAG_PROTOCOL_VERSION_MINOR, &min) != CF_OK)
+        return CF_ERR_INVALID_MSG;
+    if (maj < 0 || maj > 255 || min < 0 || min > 255)
+        return CF_ERR_INVALID_MSG;
+    *ver = KMIP_V(maj, min);
+    return CF_OK;
+}
+
+static cf_status parse_header(const ttlv_item *msg, req_header *h, const char **why)
+{
+    const ttlv_item *hdr;
+    int32_t count, maxr;
+    cf_status st;
+
+    h->continuation = KMIP_BATCH_ERROR_CONTINUATION_OPTION_STOP;
+    h->max_response = 0;
+    if (msg->tag != KMIP_TAG_REQUEST_MESSAGE || msg->type != TTLV_STRUCTURE)
+        return *why = "not a Request Message", CF_ERR_INVALID_MSG;
+    if (ttlv_get_struct(msg, KMIP_TAG_REQUEST_HEADER, &hdr) != CF_OK)
+        return *why = "missing Request Header", CF_ERR_INVALID_MSG;
+    if ((st = parse_version(hdr, &h->ver)) != CF_OK)
+        return *why = "missing or invalid Protocol Version", st;
+    if (!version_supported(h->ver))
+        return *why = "protocol version not supported", CF_ERR_INVALID_MSG;
+    if (ttlv_get_int(hdr, KMIP_TAG_BATCH_COUNT, &count) != CF_OK || count < 1)
+        return *why = "missing or invalid Batch Count", CF_ERR_INVALID_MSG;
+    if ((unsigned)count > CF_LIMIT_BATCH_ITEMS)
+        return *why = "too many batch items", CF_ERR_LIMIT;
+    if ((unsigned)count != ttlv_count(msg, KMIP_TAG_BATCH_ITEM))
+        return *why = "Batch Count does not match the batch items", CF_ERR_INVALID_MSG;
+    h->batch_count = (unsigned)count;
+    st = ttlv_get_enum(hdr, KMIP_TAG_BATCH_ERROR_CONTINUATION_OPTION, &h->continuation);
+    if (st == CF_ERR_INVALID_FIELD)
+        return *why = "invalid Batch Error Continuation Option", CF_ERR_INVALID_MSG;
+    if (h->continuation == KMIP_BATCH_ERROR_CONTINUATION_OPTION_UNDO)
+        return *why = "Batch Error Continuation Option Undo is not supported", CF_ERR_UNSUPPORTED;
+    if (ttlv_get_int(hdr, KMIP_TAG_MAXIMUM_RESPONSE_SIZE, &maxr) == CF_OK && maxr > 0)
+        h->max_response = maxr;
+    return CF_OK;
+}
+
+/* Run one batch item; its payload goes to `payload`. */
+static void run_item(kmip_op *op, const ttlv_item *item, batch_result *r, cf_buf *payload)
+{
+    const ttlv_item *opi = ttlv_child(item, KMIP_TAG_OPERATION);
+    const ttlv_item *bid = ttlv_child(item, KMIP_TAG_UNIQUE_BATCH_ITEM_ID);
+    const ttlv_item *pl = ttlv_child(item, KMIP_TAG_REQUEST_PAYLOAD);
+    const struct kmip_op_def *def;
+    ttlv_writer w;
+
+    memset(r, 0, sizeof *r);
+    op->req->err_msg = NULL;
+    op->new_placeholder = NULL;
+    if (bid && bid->type == TTLV_BYTE_STRING) {
+        r->batch_id = bid->v.s.p;
+        r->batch_id_len = bid->v.s.len;
+    }
+    if (opi == NULL || opi->type != TTLV_ENUMERATION) {
+        r->status = CF_ERR_INVALID_MSG;
+        r->message = "missing Operation";
+        return;
+    }
+    r->operation = opi->v.u32;
+    r->has_operation = true;
+    def = kmip_op_find(opi->v.u32);
+    if (def == NULL || def->since > op->ver) {
+        r->status = CF_ERR_UNSUPPORTED_OP;
+        return;
+    }
+    if (pl == NULL || pl->type != TTLV_STRUCTURE) {
+        r->status = CF_ERR_INVALID_MSG;
+        r->message = "missing Request Payload";
+        return;
+    }
+    ttlv_w_init(&w, payload);
+    ttlv_w_begin(&w, KMIP_TAG_RESPONSE_PAYLOAD);
+    r->status = def->fn(op, pl, &w);
+    ttlv_w_end(&w);
+    if (r->status == CF_OK && ttlv_w_finish(&w) != CF_OK)
+        r->status = CF_ERR_TOO_LARGE;
+    r->message = op->req->err_msg;
+    if (r->status == CF_OK && op->new_placeholder)
+        op->id_placeholder = op->new_placeholder;
+}
+
+static void log_failure(const core_identity *who, const batch_result *r)
+{
+    const struct cf_status_info *si = cf_status_info(r->status);
+    cf_log_write(si->level == CF_LOG_ERROR ? CF_LOG_ERROR : CF_LOG_DEBUG, __FILE__, __LINE__,
+                 "kmip op %u by %s failed: %s%s%s", r->operation, who->id, si->name,
+                 r->message ? ": " : "", r->message ? r->message : "");
+}
+
+static cf_status run_batch(const kmip_env *env, const ttlv_item *msg, const req_header *h,
+                           cf_buf *out)
+{
+    core_req req = {.core = env->core, .st = env->st, .arena = env->arena, .who = env->who,
+                    .now = core_now()};
+    kmip_op op = {.ver = h->ver, .req = &req, .a = env->arena};
+    cf_buf payload;
+    ttlv_writer w;
+    size_t count_at;
+    unsigned done = 0;
+
+    cf_buf_init(&payload, CF_LIMIT_RESPONSE);
+    ttlv_w_init(&w, out);
+    ttlv_w_begin(&w, KMIP_TAG_RESPONSE_MESSAGE);
+    write_header(&w, h->ver, h->batch_count);
+    count_at = out->len - 8; /* Batch Count value: last 8 bytes of the header */
+    for (const ttlv_item *it = ttlv_child(msg, KMIP_TAG_BATCH_ITEM); it; it = ttlv_next_same(it)) {
+        batch_result r;
+        cf_buf_reset(&payload);
+        run_item(&op, it, &r, &payload);
+        if (r.status != CF_OK)
+            log_failure(env->who, &r);
+        write_item(&w, h->ver, &r, &payload);
+        done++;
+        if (r.status != CF_OK &&
+            h->continuation != KMIP_BATCH_ERROR_CONTINUATION_OPTION_CONTINUE)
+            break;
+    }
+    ttlv_w_end(&w);
+    cf_buf_free(&payload);
+    if (ttlv_w_finish(&w) != CF_OK)
+        return CF_ERR_TOO_LARGE;
+    if (done != h->batch_count && count_at + 8 <= out->len)
+        cf_put_be32(out->p + count_at, (uint32_t)done); /* Stop: processed items only */
+    if (h->max_response && out->len > (size_t)h->max_response)
+        return CF_ERR_TOO_LARGE;
+    return CF_OK;
+}
+
+void kmip_handle(const kmip_env *env, const uint8_t *msg, size_t len, cf_buf *out)
+{
+    ttlv_item *root = NULL;
+    ttlv_error err;
+    req_header h = {.ver = KMIP_V(1, 0)};
+    const char *why = NULL;
+    cf_status st;
+
+    st = ttlv_decode(msg, len, &ttlv_default_limits, env->arena, &root, &err);
+    if (st != CF_OK) {
+        CF_LOGI("kmip: undecodable message from %s: %s at offset %zu", env->who->id,
+                ttlv_err_str(err.code), err.offset);
+        write_message_error(out, h.ver, st == CF_ERR_NOMEM ? st : CF_ERR_INVALID_MSG,
+                            ttlv_err_str(err.code));
+        return;
+    }
+    st = parse_header(root, &h, &why);
+    if (st != CF_OK) {
+        uint16_t v = h.ver;
+        if (!version_supported(v))
+            v = (v >> 8) >= 2 ? KMIP_V(2, 1) : KMIP_V(1, 0);
+        CF_LOGI("kmip: refused message from %s: %s", env->who->id, why);
+        write_message_error(out, v, st, why);
+        return;
+    }
+    size_t start = out->len;
+    st = run_batch(env, root, &h, out);
+    if (st != CF_OK) {
+        out->len = start;
+        write_message_error(out, h.ver, st, "the response would be too large");
+    }
+}

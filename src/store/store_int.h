@@ -1,0 +1,31 @@
+/* store_int.h - the back-end interface behind store.h. */
+#ifndef CF_STORE_INT_H
+#define CF_STORE_INT_H
+
+#include "store/store.h"
+
+struct store_ops {
+    const char *name;
+    void (*close)(store *s);
+    cf_status (*begin)(store *s);
+    cf_status (*commit)(store *s);
+    void (*rollback)(store *s);
+    cf_status (*object_insert)(store *s, const store_object *o);
+    cf_status (*object_update)(store *s, const store_object *o);
+    cf_status (*object_get)(store *s, const char *tenant, const char *uid, cf_arena *a,
+                            store_object *out);
+    cf_status (*object_delete)(store *s, const char *tenant, const char *uid);
+    cf_status (*object_count)(store *s, const char *tenant, int64_t *out);
+    cf_status (*meta_get)(store *s, const char *key, cf_arena *a, const uint8_t **out,
+                          size_t *out_len);
+    cf_status (*meta_insert)(store *s, const char *key, const uint8_t *val, size_t len);
+};
+
+/* Every back end's handle starts with this header. */
+struct store {
+    const struct store_ops *ops;
+};
+
+cf_status store_sqlite_open(const char *path, store **out);
+
+#endif

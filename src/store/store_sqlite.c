@@ -1,0 +1,447 @@
+/*
+ * store_sqlite.c - the embedded SQLite back end.
+ *
+ * One sqlite3 connection per store handle (one per worker thread), opened
+ * with SQLITE_OPEN_NOMUTEX since a handle is never shared. WAL journal with
+ * synchronous=FULL: a commit is fsync'd before it returns, so an answered
+ * request is durable. Concurrent writers from other workers wait on the
+ * busy timeout. Every statement is prepared once per connection and reset
+ * after use. Schema changes are versioned in meta('schema_version').
+ */
+#include "store/store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "util/log.h"
+
+#define SCHEMA_VERSION "1"
+
+static const char *const schema_sql =
+    "CREATE TABLE IF NOT EXISTS meta("
+    "  k TEXT PRIMARY KEY NOT NULL,"
+    "  v BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS objects("
+    "  id INTEGER PRIMARY KEY,"
+    "  tenant TEXT NOT NULL,"
+    "  uid TEXT NOT NULL,"
+    "  object_type INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  owner TEXT NOT NULL,"
+    "  algorithm INTEGER NOT NULL,"
+    "  length INTEGER NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL,"
+    "  revision INTEGER NOT NULL,"
+    "  attrs BLOB NOT NULL,"
+    "  material BLOB,"
+    "  UNIQUE(tenant, uid));"
+    "CREATE INDEX IF NOT EXISTS objects_state ON objects(tenant, state);"
+    "CREATE INDEX IF NOT EXISTS objects_owner ON objects(tenant, owner);"
+    "CREATE INDEX IF NOT EXISTS objects_type ON objects(tenant, object_type, algorithm);"
+    "CREATE TABLE IF NOT EXISTS object_names("
+    "  tenant TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  uid TEXT NOT NULL,"
+    "  PRIMARY KEY(tenant, name, uid)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS object_names_uid ON object_names(tenant, uid);"
+    "INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '" SCHEMA_VERSION "');";
+
+enum stmt_id {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_INSERT,
+    ST_UPDATE,
+    ST_GET,
+    ST_DELETE,
+    ST_COUNT,
+    ST_NAMES_DELETE,
+    ST_NAMES_INSERT,
+    ST_META_GET,
+    ST_META_INSERT,
+    ST_COUNT_OF_STMTS
+};
+
+static const char *const stmt_sql[ST_COUNT_OF_STMTS] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_INSERT] = "INSERT INTO objects(tenant, uid, object_type, state, owner, algorithm,"
+                  " length, created, updated, revision, attrs, material)"
+                  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [ST_UPDATE] = "UPDATE objects SET object_type = ?3, state = ?4, owner = ?5, algorithm = ?6,"
+                  " length = ?7, updated = ?9, revision = ?10, attrs = ?11, material = ?12"
+                  " WHERE tenant = ?1 AND uid = ?2 AND revision = ?10 - 1",
+    [ST_GET] = "SELECT object_type, state, owner, algorithm, length, created, updated,"
+               " revision, attrs, material FROM objects WHERE tenant = ?1 AND uid = ?2",
+    [ST_DELETE] = "DELETE FROM objects WHERE tenant = ?1 AND uid = ?2",
+    [ST_COUNT] = "SELECT count(*) FROM objects WHERE tenant = ?1",
+    [ST_NAMES_DELETE] = "DELETE FROM object_names WHERE tenant = ?1 AND uid = ?2",
+    [ST_NAMES_INSERT] = "INSERT OR IGNORE INTO object_names(tenant, name, uid) VALUES(?1, ?2, ?3)",
+    [ST_META_GET] = "SELECT v FROM meta WHERE k = ?1",
+    [ST_META_INSERT] = "INSERT INTO meta(k, v) VALUES(?1, ?2)",
+};
+
+struct store_sqlite {
+    struct store base;
+    sqlite3 *db;
+    sqlite3_stmt *stmt[ST_COUNT_OF_STMTS];
+    int in_tx;
+};
+
+static struct store_sqlite *sq(store *s) { return (struct store_sqlite *)s; }
+
+static cf_status sq_error(struct store_sqlite *s, int rc, const char *what)
+{
+    if (rc == SQLITE_CONSTRAINT)
+        return CF_ERR_EXISTS;
+    if (rc == SQLITE_NOMEM)
+        return CF_ERR_NOMEM;
+    CF_LOGE("sqlite %s: %s (%d)", what, sqlite3_errmsg(s->db), rc);
+    return CF_ERR_STORE;
+}
+
+/* Prepared statement ready to bind: reset and unbound. */
+static sqlite3_stmt *sq_stmt(struct store_sqlite *s, enum stmt_id id)
+{
+    sqlite3_stmt *st = s->stmt[id];
+    if (st == NULL) {
+        if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL)
+            != SQLITE_OK) {
+            CF_LOGE("sqlite prepare: %s", sqlite3_errmsg(s->db));
+            return NULL;
+        }
+        s->stmt[id] = st;
+    }
+    return st;
+}
+
+static void sq_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+static cf_status sq_exec_simple(struct store_sqlite *s, enum stmt_id id)
+{
+    sqlite3_stmt *st = sq_stmt(s, id);
+    int rc;
+    if (st == NULL)
+        return CF_ERR_STORE;
+    rc = sqlite3_step(st);
+    sq_done(st);
+    return rc == SQLITE_DONE ? CF_OK : sq_error(s, rc, stmt_sql[id]);
+}
+
+static cf_status sq_begin(store *base)
+{
+    struct store_sqlite *s = sq(base);
+    cf_status st = sq_exec_simple(s, ST_BEGIN);
+    if (st == CF_OK)
+        s->in_tx = 1;
+    return st;
+}
+
+static cf_status sq_commit(store *base)
+{
+    struct store_sqlite *s = sq(base);
+    cf_status st = sq_exec_simple(s, ST_COMMIT);
+    if (st == CF_OK)
+        s->in_tx = 0;
+    return st;
+}
+
+static void sq_rollback(store *base)
+{
+    struct store_sqlite *s = sq(base);
+    if (!s->in_tx)
+        return;
+    (void)sq_exec_simple(s, ST_ROLLBACK);
+    s->in_tx = 0;
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+static int bind_blob(sqlite3_stmt *st, int i, const uint8_t *p, size_t n)
+{
+    if (p == NULL)
+        return sqlite3_bind_null(st, i);
+    return sqlite3_bind_blob64(st, i, n ? (const void *)p : "", n, SQLITE_STATIC);
+}
+
+/* Bind the 12 columns shared by INSERT and UPDATE. */
+static int bind_object(sqlite3_stmt *st, const store_object *o)
+{
+    int rc = bind_text(st, 1, o->tenant);
+    if (rc == SQLITE_OK) rc = bind_text(st, 2, o->uid);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 3, o->object_type);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 4, o->state);
+    if (rc == SQLITE_OK) rc = bind_text(st, 5, o->owner);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 6, o->algorithm);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 7, o->length);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 8, o->created);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 9, o->updated);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 10, o->revision);
+    if (rc == SQLITE_OK) rc = bind_blob(st, 11, o->attrs, o->attrs_len);
+    if (rc == SQLITE_OK) rc = bind_blob(st, 12, o->material, o->material_len);
+    return rc;
+}
+
+static cf_status sq_names_replace(struct store_sqlite *s, const store_object *o)
+{
+    sqlite3_stmt *st = sq_stmt(s, ST_NAMES_DELETE);
+    int rc;
+    if (st == NULL)
+        return CF_ERR_STORE;
+    bind_text(st, 1, o->tenant);
+    bind_text(st, 2, o->uid);
+    rc = sqlite3_step(st);
+    sq_done(st);
+    if (rc != SQLITE_DONE)
+        return sq_error(s, rc, "names delete");
+    if ((st = sq_stmt(s, ST_NAMES_INSERT)) == NULL)
+        return CF_ERR_STORE;
+    for (size_t i = 0; i < o->n_names; i++) {
+        bind_text(st, 1, o->tenant);
+        bind_text(st, 2, o->names[i]);
+        bind_text(st, 3, o->uid);
+        rc = sqlite3_step(st);
+        sq_done(st);
+        if (rc != SQLITE_DONE)
+            return sq_error(s, rc, "names insert");
+    }
+    return CF_OK;
+}
+
+static cf_status sq_write_object(struct store_sqlite *s, enum stmt_id id, const store_object *o)
+{
+    sqlite3_stmt *st = sq_stmt(s, id);
+    int rc;
+    if (st == NULL)
+        return CF_ERR_STORE;
+    rc = bind_object(st, o);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    sq_done(st);
+    if (rc != SQLITE_DONE)
+        return sq_error(s, rc, stmt_sql[id]);
+    if (id == ST_UPDATE && sqlite3_changes(s->db) != 1)
+        return CF_ERR_CONFLICT;
+    return sq_names_replace(s, o);
+}
+
+static cf_status sq_object_insert(store *base, const store_object *o)
+{
+    return sq_write_object(sq(base), ST_INSERT, o);
+}
+
+static cf_status sq_object_update(store *base, const store_object *o)
+{
+    return sq_write_object(sq(base), ST_UPDATE, o);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i, cf_arena *a)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    int n = sqlite3_column_bytes(st, i);
+    return t ? cf_arena_strndup(a, (const char *)t, (size_t)n) : cf_arena_strndup(a, "", 0);
+}
+
+static const uint8_t *col_blob(sqlite3_stmt *st, int i, cf_arena *a, size_t *out_len)
+{
+    const void *b = sqlite3_column_blob(st, i);
+    int n = sqlite3_column_bytes(st, i);
+    *out_len = 0;
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return NULL;
+    *out_len = (size_t)n;
+    return cf_arena_memdup(a, b ? b : "", (size_t)n);
+}
+
+static cf_status sq_object_get(store *base, const char *tenant, const char *uid, cf_arena *a,
+                               store_object *o)
+{
+    struct store_sqlite *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, ST_GET);
+    cf_status ret = CF_OK;
+    int rc;
+
+    memset(o, 0, sizeof *o);
+    if (st == NULL)
+        return CF_ERR_STORE;
+    bind_text(st, 1, tenant);
+    bind_text(st, 2, uid);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        ret = CF_ERR_NOT_FOUND;
+        goto out;
+    }
+    if (rc != SQLITE_ROW) {
+        ret = sq_error(s, rc, "object get");
+        goto out;
+    }
+    o->tenant = cf_arena_strndup(a, tenant, strlen(tenant));
+    o->uid = cf_arena_strndup(a, uid, strlen(uid));
+    o->object_type = (uint32_t)sqlite3_column_int64(st, 0);
+    o->state = (uint32_t)sqlite3_column_int64(st, 1);
+    o->owner = col_text(st, 2, a);
+    o->algorithm = (uint32_t)sqlite3_column_int64(st, 3);
+    o->length = (int32_t)sqlite3_column_int64(st, 4);
+    o->created = sqlite3_column_int64(st, 5);
+    o->updated = sqlite3_column_int64(st, 6);
+    o->revision = sqlite3_column_int64(st, 7);
+    o->attrs = col_blob(st, 8, a, &o->attrs_len);
+    o->material = col_blob(st, 9, a, &o->material_len);
+    if (!o->tenant || !o->uid || !o->owner || !o->attrs ||
+        (sqlite3_column_type(st, 9) != SQLITE_NULL && !o->material))
+        ret = CF_ERR_NOMEM;
+out:
+    sq_done(st);
+    return ret;
+}
+
+static cf_status sq_object_delete(store *base, const char *tenant, const char *uid)
+{
+    struct store_sqlite *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, ST_DELETE);
+    store_object none = {.tenant = tenant, .uid = uid};
+    int rc;
+    if (st == NULL)
+        return CF_ERR_STORE;
+    bind_text(st, 1, tenant);
+    bind_text(st, 2, uid);
+    rc = sqlite3_step(st);
+    sq_done(st);
+    if (rc != SQLITE_DONE)
+        return sq_error(s, rc, "object delete");
+    if (sqlite3_changes(s->db) != 1)
+        return CF_ERR_NOT_FOUND;
+    return sq_names_replace(s, &none);
+}
+
+static cf_status sq_object_count(store *base, const char *tenant, int64_t *out)
+{
+    struct store_sqlite *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, ST_COUNT);
+    int rc;
+    if (st == NULL)
+        return CF_ERR_STORE;
+    bind_text(st, 1, tenant);
+    rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sq_done(st);
+    return rc == SQLITE_ROW ? CF_OK : sq_error(s, rc, "count");
+}
+
+static cf_status sq_meta_get(store *base, const char *key, cf_arena *a, const uint8_t **out,
+                             size_t *out_len)
+{
+    struct store_sqlite *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, ST_META_GET);
+    cf_status ret = CF_OK;
+    int rc;
+    *out = NULL;
+    *out_len = 0;
+    if (st == NULL)
+        return CF_ERR_STORE;
+    bind_text(st, 1, key);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = col_blob(st, 0, a, out_len);
+        if (*out == NULL)
+            ret = CF_ERR_NOMEM;
+    } else {
+        ret = rc == SQLITE_DONE ? CF_ERR_NOT_FOUND : sq_error(s, rc, "meta get");
+    }
+    sq_done(st);
+    return ret;
+}
+
+static cf_status sq_meta_insert(store *base, const char *key, const uint8_t *val, size_t len)
+{
+    struct store_sqlite *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, ST_META_INSERT);
+    int rc;
+    if (st == NULL)
+        return CF_ERR_STORE;
+    bind_text(st, 1, key);
+    bind_blob(st, 2, val, len);
+    rc = sqlite3_step(st);
+    sq_done(st);
+    return rc == SQLITE_DONE ? CF_OK : sq_error(s, rc, "meta insert");
+}
+
+static void sq_close(store *base)
+{
+    struct store_sqlite *s = sq(base);
+    for (int i = 0; i < ST_COUNT_OF_STMTS; i++)
+        sqlite3_finalize(s->stmt[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static const struct store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .object_insert = sq_object_insert,
+    .object_update = sq_object_update,
+    .object_get = sq_object_get,
+    .object_delete = sq_object_delete,
+    .object_count = sq_object_count,
+    .meta_get = sq_meta_get,
+    .meta_insert = sq_meta_insert,
+};
+
+static cf_status sq_setup(struct store_sqlite *s)
+{
+    static const char *const pragmas =
+        "PRAGMA journal_mode=WAL;"
+        "PRAGMA synchronous=FULL;"
+        "PRAGMA foreign_keys=ON;"
+        "PRAGMA secure_delete=ON;"
+        "PRAGMA temp_store=MEMORY;";
+    char *err = NULL;
+    sqlite3_busy_timeout(s->db, 10000);
+    if (sqlite3_exec(s->db, pragmas, NULL, NULL, &err) != SQLITE_OK ||
+        sqlite3_exec(s->db, schema_sql, NULL, NULL, &err) != SQLITE_OK) {
+        CF_LOGE("sqlite schema: %s", err ? err : sqlite3_errmsg(s->db));
+        sqlite3_free(err);
+        return CF_ERR_STORE;
+    }
+    return CF_OK;
+}
+
+cf_status store_sqlite_open(const char *path, store **out)
+{
+    struct store_sqlite *s;
+    cf_status st;
+    int rc;
+
+    *out = NULL;
+    s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return CF_ERR_NOMEM;
+    s->base.ops = &sqlite_ops;
+    rc = sqlite3_open_v2(path, &s->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        CF_LOGE("sqlite open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        sq_close(&s->base);
+        return CF_ERR_STORE;
+    }
+    if ((st = sq_setup(s)) != CF_OK) {
+        sq_close(&s->base);
+        return st;
+    }
+    *out = &s->base;
+    return CF_OK;
+}
