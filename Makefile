@@ -99,7 +99,7 @@ unit: unit-rel unit-asan
 # clients (PyKMIP through Debian's /usr/bin/python3, curl).
 integration: build/coffre build/asan/coffre
 	COFFRE_BIN=$(CURDIR)/build/asan/coffre CF_SHARED=$(CURDIR)/../shared \
-	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning tests/integration
 
 test: deps
 	$(MAKE) all asan tests

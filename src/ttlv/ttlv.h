@@ -71,9 +71,16 @@ typedef struct ttlv_item {
 
 typedef struct ttlv_limits {
     size_t max_bytes;   /* whole message */
-    unsigned max_depth; /* structures nested; the outermost item is depth 1 */
+    unsigned max_depth; /* nesting: an item's depth is 1 + the structures
+                         * around it (the outermost item is depth 1). At most
+                         * TTLV_WRITER_DEPTH_MAX structures are ever open, so
+                         * that every decoded tree can be re-encoded. */
     unsigned max_items; /* total items in the tree */
     size_t max_string;  /* longest text/byte/big-integer value */
+    bool no_type_check; /* accept any item type for tags the dictionary
+                         * knows (tools; the specification's own examples
+                         * use tag 0x420020 with every type). Servers leave
+                         * it false. */
 } ttlv_limits;
 
 /* The defaults of util/limits.h. */
@@ -108,13 +115,18 @@ typedef struct ttlv_error {
  * the whole of [p, p+len). On success *out points into the arena. On failure
  * returns CF_ERR_INVALID_MSG (or CF_ERR_LIMIT / CF_ERR_NOMEM), *out is NULL
  * and err (if non-NULL) says what and where. Never reads outside [p, p+len).
+ * lim NULL means ttlv_default_limits. Text Strings must be strict UTF-8 and
+ * must not contain U+0000 (TTLV_E_VALUE): every consumer treats them as C
+ * strings. A known tag must carry the dictionary's type unless that is
+ * TTLV_ANY; unknown tags in the allowed ranges are accepted with any type.
  */
 cf_status ttlv_decode(const uint8_t *p, size_t len, const ttlv_limits *lim, cf_arena *a,
                       ttlv_item **out, ttlv_error *err);
 
 /* Frame helper: given at least 8 bytes of a message header, the total size
  * of the message (8 + declared length). Returns false if the header is not
- * a Structure or the total exceeds max_bytes (checked before buffering). */
+ * a Structure, its tag is outside 0x420000-0x42FFFF and 0x540000-0x54FFFF,
+ * or the total exceeds max_bytes (checked before buffering). */
 bool ttlv_frame_size(const uint8_t hdr[8], size_t max_bytes, size_t *out_total);
 
 const char *ttlv_err_str(ttlv_err e);
@@ -169,6 +181,7 @@ typedef struct ttlv_writer {
     size_t stack[TTLV_WRITER_DEPTH_MAX]; /* offsets of open structure headers */
     unsigned depth;
     bool failed;                         /* sticky */
+    bool too_large;                      /* sticky: failed because buf->max was reached */
 } ttlv_writer;
 
 void ttlv_w_init(ttlv_writer *w, cf_buf *buf);
@@ -186,7 +199,11 @@ void ttlv_w_datetime(ttlv_writer *w, uint32_t tag, int64_t v);
 void ttlv_w_interval(ttlv_writer *w, uint32_t tag, uint32_t v);
 /* Encode a whole (sub)tree. */
 void ttlv_w_item(ttlv_writer *w, const ttlv_item *it);
-/* CF_OK if every write succeeded and every structure was closed. */
+/* CF_OK if every write succeeded and every structure was closed;
+ * CF_ERR_TOO_LARGE if buf's maximum was reached, CF_ERR_NOMEM if memory ran
+ * out, CF_ERR_INTERNAL for misuse (unbalanced begin/end, more than
+ * TTLV_WRITER_DEPTH_MAX open structures, a value longer than 2^32-1, an item
+ * of unknown type). */
 cf_status ttlv_w_finish(ttlv_writer *w);
 
 /* Encode a tree into buf (appending). */

@@ -106,7 +106,7 @@ class Server:
                          certfile=os.path.join(self.pki, "admin.crt"),
                          keyfile=os.path.join(self.pki, "admin.key"),
                          ca_certs=os.path.join(self.pki, "ca.crt"),
-                         cert_reqs=ssl.CERT_REQUIRED, ssl_version=ssl.PROTOCOL_TLS,
+                         cert_reqs="CERT_REQUIRED", ssl_version="PROTOCOL_TLS",
                          do_handshake_on_connect=True, suppress_ragged_eofs=True,
                          config_file=conf, kmip_version=version)
 

@@ -8,7 +8,7 @@ import socket
 import struct
 
 import kmipwire as W
-from vectors import testcase_messages
+from vectors import vector_messages
 
 TOTAL = 10000
 
@@ -74,7 +74,7 @@ def valid_create_get(server):
 
 
 def test_mutated_messages(server):
-    seeds = testcase_messages("request")
+    seeds = vector_messages("request")
     assert len(seeds) >= 100, "test vectors not found or unreadable"
     rng = random.Random(20261123)
     conn = server.connect()
@@ -120,7 +120,7 @@ def test_broken_frames(server):
         assert got == b"", "server answered an unframeable message"
         conn.close()
     # Truncated message then close: nothing to answer, nothing breaks.
-    seed = testcase_messages("request")[0]
+    seed = vector_messages("request")[0]
     for cut in (1, 7, 8, 9, len(seed) // 2, len(seed) - 1):
         conn = server.connect()
         conn.send(seed[:cut])

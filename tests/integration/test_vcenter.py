@@ -8,8 +8,6 @@ import struct
 
 import pytest
 from kmip.core import enums
-from kmip.core.attributes import CryptographicAlgorithm, CryptographicLength, \
-    CryptographicUsageMask
 from kmip.core.factories.attributes import AttributeFactory
 from kmip.core.objects import TemplateAttribute
 
@@ -48,14 +46,16 @@ def test_vcenter_sequence(server, version, major, minor):
     res = one_shot(server, version, lambda p: p.query(
         query_functions=[enums.QueryFunction.QUERY_SERVER_INFORMATION]))
     assert res.result_status.value == enums.ResultStatus.SUCCESS
-    assert res.vendor_identification.value == "Coffre"
+    assert res.vendor_identification == "Coffre"
 
     # 3. Create(SymmetricKey; AES, 256, Usage Mask 12) with nothing else.
     factory = AttributeFactory()
     template = TemplateAttribute(attributes=[
         factory.create_attribute(enums.AttributeType.CRYPTOGRAPHIC_ALGORITHM,
                                  enums.CryptographicAlgorithm.AES),
-        factory.create_attribute(enums.AttributeType.CRYPTOGRAPHIC_USAGE_MASK, 12),
+        factory.create_attribute(enums.AttributeType.CRYPTOGRAPHIC_USAGE_MASK,
+                                 [enums.CryptographicUsageMask.ENCRYPT,
+                                  enums.CryptographicUsageMask.DECRYPT]),  # = 12
         factory.create_attribute(enums.AttributeType.CRYPTOGRAPHIC_LENGTH, 256),
     ])
     res = one_shot(server, version,
@@ -82,7 +82,7 @@ def test_vcenter_sequence(server, version, major, minor):
 
     def send_batch(p):
         p.protocol.write(msg)
-        return W.decode(p.protocol.read())
+        return W.decode(bytes(p.protocol.read().buffer))
     resp = one_shot(server, version, send_batch)
     hdr = W.child(resp, W.T["RESPONSE_HEADER"])
     pv = W.child(hdr, W.T["PROTOCOL_VERSION"])
@@ -112,8 +112,8 @@ def test_vcenter_sequence(server, version, major, minor):
     # 7. Get(uid), no format, no wrapping: Raw, 32 bytes, AES, 256, in plaintext.
     res = one_shot(server, version, lambda p: p.get(uuid=uid))
     assert res.result_status.value == enums.ResultStatus.SUCCESS, res.result_message
-    assert res.object_type.value == enums.ObjectType.SYMMETRIC_KEY
-    assert res.uuid.value == uid
+    assert res.object_type == enums.ObjectType.SYMMETRIC_KEY
+    assert res.uuid == uid
     block = res.secret.key_block
     assert block.key_format_type.value == enums.KeyFormatType.RAW
     assert block.cryptographic_algorithm.value == enums.CryptographicAlgorithm.AES

@@ -7,7 +7,7 @@ SHARED = os.environ.get("CF_SHARED", os.path.join(ROOT, "..", "shared"))
 HEX_LINE = re.compile(r"^(42007[89AaBb][0-9A-Fa-f]+)\s*$")
 
 
-def testcase_messages(kind="request"):
+def vector_messages(kind="request"):
     path = os.path.join(SHARED, "vectors", "kmip-testcases-v1.1.txt")
     out = []
     with open(path, encoding="utf-8", errors="replace") as f:

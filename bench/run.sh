@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# bench/run.sh - KMIP throughput and latency of Coffre, PyKMIP's reference
+# server and a no-op TLS server (the machine's limit), in one run, on this
+# machine, with the same certificates and the same client (build/bench/kmip_bench).
+#
+# Run through `make bench`. Environment:
+#   BENCH_SECONDS=3            length of each case
+#   BENCH_TLS=1.2              TLS version the client offers: 1.2 (PyKMIP's only one, so the
+#                              ratios compare equal TLS work), 1.3, or auto (highest common)
+#   BENCH_VERSION=1.2          KMIP protocol version of the requests (1.1, 1.2 or 1.4)
+#   BENCH_SERVERS="coffre pykmip limit"   a subset skips the others (without coffre a
+#                              throwaway PKI is made with the openssl command)
+#   BENCH_KEEP=1               keep the temporary directory (logs, configs, results)
+#
+# Exit status: 0 when every server started and stayed up (failed operations are
+# reported in the table, not hidden), 1 when a tool is missing, fails to start or
+# dies during the run. Everything listens on 127.0.0.1 only; each case is bounded
+# by `timeout`, and every process started here is stopped on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SECONDS_PER_CASE=${BENCH_SECONDS:-3}
+TLS=${BENCH_TLS:-1.2}
+KVER=${BENCH_VERSION:-1.2}
+SERVERS=${BENCH_SERVERS:-coffre pykmip limit}
+COFFRE=$ROOT/build/coffre
+BENCH=$ROOT/build/bench/kmip_bench
+LIMIT=$ROOT/build/bench/limit_server
+PYKMIP=/usr/bin/pykmip-server
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/coffre-bench.XXXXXX")
+declare -A PID=()
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "bench: $*"; exit 1; }
+has() { [[ " $SERVERS " == *" $1 "* ]]; }
+
+cleanup() {
+    local rc=$? s
+    for s in "${!PID[@]}"; do
+        kill -TERM "${PID[$s]}" 2>/dev/null || true
+    done
+    for s in "${!PID[@]}"; do
+        for _ in $(seq 50); do kill -0 "${PID[$s]}" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "${PID[$s]}" 2>/dev/null || true
+        wait "${PID[$s]}" 2>/dev/null || true
+    done
+    if [[ ${BENCH_KEEP:-0} == 1 ]]; then log "bench: kept $TMP"; else rm -rf "$TMP"; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Free loopback ports: bound together by one process, released just before use.
+read -r P_KMIP P_HTTPS P_PYKMIP P_LIMIT < <(/usr/bin/python3 -c '
+import socket
+ss = [socket.socket() for _ in range(4)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
+
+# wait_listen NAME PORT LOGFILE: up to 60 s for a listening socket, while the process lives.
+wait_listen() {
+    local name=$1 port=$2 logf=$3
+    for _ in $(seq 600); do
+        if ! kill -0 "${PID[$name]}" 2>/dev/null; then
+            wait "${PID[$name]}" && rc=0 || rc=$?
+            unset "PID[$name]"
+            log "bench: $name exited with status $rc before listening; its log ($logf):"
+            tail -n 30 "$logf" >&2 || true
+            exit 1
+        fi
+        if ss -Hltn "sport = :$port" 2>/dev/null | grep -q LISTEN; then return 0; fi
+        sleep 0.1
+    done
+    log "bench: $name does not listen on 127.0.0.1:$port after 60 s; its log ($logf):"
+    tail -n 30 "$logf" >&2 || true
+    exit 1
+}
+
+[[ -x $BENCH ]] || die "$BENCH missing (run: make bench)"
+command -v ss >/dev/null || die "ss (iproute2) is needed to see when servers listen"
+
+# ------------------------------------------------------------ the servers
+
+if has coffre; then
+    [[ -x $COFFRE ]] || die "$COFFRE missing or not executable (run: make bench)"
+    "$COFFRE" server --data "$TMP/coffre" --kmip-listen "127.0.0.1:$P_KMIP" \
+        --https-listen "127.0.0.1:$P_HTTPS" >"$TMP/coffre.log" 2>&1 &
+    PID[coffre]=$!
+    wait_listen coffre "$P_KMIP" "$TMP/coffre.log"
+    PKI=$TMP/coffre/pki
+    for f in ca.crt server.crt server.key admin.crt admin.key; do
+        [[ -s $PKI/$f ]] || die "coffre is listening but $PKI/$f is missing"
+    done
+else
+    # Same shape as Coffre's development PKI: RSA-3072 CA, RSA-2048 leaves,
+    # server SAN 127.0.0.1, client EKU clientAuth (PyKMIP checks it).
+    PKI=$TMP/pki
+    mkdir -p "$PKI"
+    (
+        cd "$PKI"
+        openssl req -x509 -newkey rsa:3072 -nodes -keyout ca.key -out ca.crt -days 2 -subj "/CN=bench CA" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+        openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=localhost"
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 \
+            -extfile <(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n')
+        openssl req -newkey rsa:2048 -nodes -keyout admin.key -out admin.csr -subj "/CN=admin"
+        openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out admin.crt -days 2 \
+            -extfile <(printf 'extendedKeyUsage=clientAuth\n')
+    ) >"$TMP/pki.log" 2>&1 || { cat "$TMP/pki.log" >&2; die "openssl could not make a PKI"; }
+fi
+
+if has pykmip; then
+    [[ -x $PYKMIP ]] || die "$PYKMIP missing (Debian package python3-pykmip)"
+    mkdir -p "$TMP/pykmip/policies"
+    # auth_suite TLS1.2: PyKMIP's server speaks TLS 1.2 only. logging_level
+    # WARNING: its default (INFO) writes several lines per request and would
+    # slow it down; the comparison gives it its best setting.
+    cat >"$TMP/pykmip/server.conf" <<EOF
+[server]
+hostname=127.0.0.1
+port=$P_PYKMIP
+certificate_path=$PKI/server.crt
+key_path=$PKI/server.key
+ca_path=$PKI/ca.crt
+auth_suite=TLS1.2
+policy_path=$TMP/pykmip/policies
+enable_tls_client_auth=True
+logging_level=WARNING
+database_path=$TMP/pykmip/pykmip.db
+EOF
+    "$PYKMIP" -f "$TMP/pykmip/server.conf" -l "$TMP/pykmip/server.log" >"$TMP/pykmip.out" 2>&1 &
+    PID[pykmip]=$!
+    wait_listen pykmip "$P_PYKMIP" "$TMP/pykmip.out"
+fi
+
+if has limit; then
+    [[ -x $LIMIT ]] || die "$LIMIT missing (run: make bench)"
+    "$LIMIT" --listen "127.0.0.1:$P_LIMIT" --ca "$PKI/ca.crt" --cert "$PKI/server.crt" \
+        --key "$PKI/server.key" >"$TMP/limit.log" 2>&1 &
+    PID[limit]=$!
+    wait_listen limit "$P_LIMIT" "$TMP/limit.log"
+fi
+
+# ---------------------------------------------------------------- the cases
+
+# name | kmip_bench arguments. Persistent = one TLS connection per client
+# thread, reused; per-request = connect + handshake + one request + close for
+# every operation (vCenter's pattern), -resume offers the previous session.
+CASES=(
+    "discover p1|--op discover --mode persistent --conns 1"
+    "create p1|--op create --mode persistent --conns 1"
+    "create p8|--op create --mode persistent --conns 8"
+    "get p1|--op get --mode persistent --conns 1"
+    "get p8|--op get --mode persistent --conns 8"
+    "get new-conn c1|--op get --mode per-request --conns 1"
+    "get new-conn c4|--op get --mode per-request --conns 4"
+    "get resume c1|--op get --mode per-request-resume --conns 1"
+    "get resume c4|--op get --mode per-request-resume --conns 4"
+    "locate-by-name p1|--op locate --mode persistent --conns 1"
+)
+
+port_of() { case $1 in coffre) echo "$P_KMIP" ;; pykmip) echo "$P_PYKMIP" ;; limit) echo "$P_LIMIT" ;; esac; }
+
+RESULTS=$TMP/results.jsonl
+: >"$RESULTS"
+START=$(date +%s)
+log "bench: $SERVERS; ${SECONDS_PER_CASE}s per case, KMIP $KVER, TLS $TLS; logs in $TMP"
+for s in coffre pykmip limit; do
+    has "$s" || continue
+    for c in "${CASES[@]}"; do
+        name=${c%%|*}
+        read -ra args <<<"${c#*|}"
+        rc=0
+        out=$(timeout $((SECONDS_PER_CASE + 60)) "$BENCH" --host 127.0.0.1 --port "$(port_of "$s")" \
+            --ca "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" --seconds "$SECONDS_PER_CASE" \
+            --version "$KVER" --tls "$TLS" --json "${args[@]}" 2>>"$TMP/kmip_bench.err") || rc=$?
+        line=$(printf '%s\n' "$out" | grep '^{' | tail -n 1 || true)
+        printf '{"server":"%s","case":"%s","exit":%d,"result":%s}\n' "$s" "$name" "$rc" "${line:-null}" >>"$RESULTS"
+        log "  $s / $name: ${line:-no result (exit $rc)}"
+        kill -0 "${PID[$s]}" 2>/dev/null || {
+            log "bench: $s died during '$name'; its log:"
+            tail -n 30 "$TMP/$s.log" "$TMP/$s.out" 2>/dev/null >&2 || true
+            unset "PID[$s]"
+            /usr/bin/python3 "$ROOT/bench/table.py" "$RESULTS"
+            exit 1
+        }
+    done
+done
+
+echo
+echo "KMIP $KVER over mutual TLS (client offers TLS $TLS), ${SECONDS_PER_CASE}s per case, $(nproc) CPUs shared by client and servers"
+/usr/bin/python3 "$ROOT/bench/table.py" "$RESULTS"
+echo
+echo "run time: $(($(date +%s) - START)) s of benchmarks"
+if has coffre && grep -qiE 'AddressSanitizer|runtime error|internal error' "$TMP/coffre.log"; then
+    echo "coffre's log holds sanitizer or internal-error lines:"
+    grep -iE 'AddressSanitizer|runtime error|internal error' "$TMP/coffre.log" | head -n 20
+fi

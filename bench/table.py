@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""Print bench/run.sh's results as one table.
+
+Input: a JSON-lines file, one line per (server, case):
+  {"server": "coffre", "case": "get p8", "exit": 0, "result": {...kmip_bench --json...}}
+Output: case | coffre ops/s p50 p99 | pykmip ... | limit ... | coffre/pykmip | coffre/limit,
+then notes: every error (first error message, counts), resumption rates,
+TLS versions, and why a cell is n/a.
+"""
+import json
+import re
+import sys
+
+SERVERS = ["coffre", "pykmip", "limit"]
+# KMIP Result Reason "Operation Not Supported" (KMIP 1.4 section 9.1.3.2.29).
+NOT_SUPPORTED = re.compile(r"reason 0x5:")
+
+
+def fmt_us(us):
+    return f"{us / 1000:.2f}" if us >= 1000 else f"{us / 1000:.3f}"
+
+
+def cell(rec):
+    """(text, ops_per_sec or None, note or None) for one server's result."""
+    if rec is None:
+        return "-", None, None
+    res = rec.get("result")
+    if res is None:
+        return "n/a", None, f"kmip_bench exited {rec.get('exit')} without a result (timeout or crash)"
+    err = res.get("first_error") or ""
+    if res.get("setup_failed") or res.get("ops", 0) == 0:
+        if NOT_SUPPORTED.search(err):
+            return "n/a (not implemented)", None, err
+        return "n/a (failed)", None, err or f"kmip_bench exit {rec.get('exit')}"
+    text = f"{res['ops_per_sec']:.0f} {fmt_us(res['p50_us'])} {fmt_us(res['p99_us'])}"
+    note = None
+    if res.get("errors"):
+        text += " !"
+        note = f"{res['errors']} errors ({res.get('ops')} ok): {err}"
+    return text, res["ops_per_sec"], note
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "-"
+    return f"{a / b:.2f}" if a / b < 10 else f"{a / b:.0f}"
+
+
+def main(path):
+    rows, cases = {}, []
+    for line in open(path):
+        line = line.strip()
+        if not line:
+            continue
+        rec = json.loads(line)
+        if rec["case"] not in cases:
+            cases.append(rec["case"])
+        rows[(rec["case"], rec["server"])] = rec
+
+    head = ["case", "coffre ops/s p50 p99", "pykmip ops/s p50 p99", "limit ops/s p50 p99",
+            "coffre/pykmip", "coffre/limit"]
+    table, notes, extra = [], [], []
+    created = {}  # objects each server held when a case started (Locate scans them)
+    for c in cases:
+        for s in SERVERS:
+            res = (rows.get((c, s)) or {}).get("result") or {}
+            if res.get("op") == "locate" and res.get("ops"):
+                extra.append(f"{c} / {s}: the store held about {created.get(s, 0) + 1} objects")
+            if res.get("op") == "create":
+                created[s] = created.get(s, 0) + res.get("ops", 0)
+            elif res.get("op") in ("get", "locate"):
+                created[s] = created.get(s, 0) + (res.get("conns", 1) if res.get("op") == "get" else 1)
+        cells = {s: cell(rows.get((c, s))) for s in SERVERS}
+        table.append([c] + [cells[s][0] for s in SERVERS]
+                     + [ratio(cells["coffre"][1], cells["pykmip"][1]),
+                        ratio(cells["coffre"][1], cells["limit"][1])])
+        for s in SERVERS:
+            if cells[s][2]:
+                notes.append(f"{c} / {s}: {cells[s][2]}")
+            res = (rows.get((c, s)) or {}).get("result") or {}
+            if res.get("mode", "").startswith("per-request") and res.get("handshakes"):
+                extra.append(f"{c} / {s}: {res['handshakes']} handshakes, "
+                             f"{100 * res.get('resumption_rate', 0):.1f}% resumed")
+    widths = [max(len(r[i]) for r in table + [head]) for i in range(len(head))]
+    line = lambda r: "| " + " | ".join(v.ljust(w) for v, w in zip(r, widths)) + " |"
+    print(line(head))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in table:
+        print(line(r))
+    print("\nops/s = successful operations per second; p50/p99 latency in ms; "
+          "'!' = some operations failed (see notes).")
+    tls = {}
+    for (c, s), rec in rows.items():
+        v = (rec.get("result") or {}).get("tls")
+        if v and v != "none":
+            tls.setdefault(s, set()).add(v)
+    if tls:
+        print("TLS: " + ", ".join(f"{s} {'/'.join(sorted(v))}" for s, v in sorted(tls.items())))
+    if extra:
+        print("\nResumption and store size:")
+        for e in extra:
+            print("  " + e)
+    if notes:
+        print("\nNotes (errors and n/a):")
+        for n in notes:
+            print("  " + n)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

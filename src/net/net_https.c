@@ -1,0 +1,219 @@
+/*
+ * net_https.c - the HTTPS front door: one evhttp per worker on that
+ * worker's SO_REUSEPORT listener, every connection wrapped in TLS by the
+ * bufferevent callback.
+ *
+ * Design:
+ * - Per-connection state (peer identity, connection count) hangs off the
+ *   SSL object as ex_data: evhttp 2.1 has no per-connection user pointer
+ *   and no close hook that runs on every path, but OpenSSL calls the
+ *   ex_data free callback exactly once, whenever evhttp frees the
+ *   connection. That is where the live-connection count drops.
+ * - evhttp 2.1 creates the bufferevent before it hands us the socket, so a
+ *   connection over the limit cannot be closed in the bevcb; it is refused
+ *   in the TLS client-hello callback instead (no key exchange is done).
+ * - If the bevcb cannot build a TLS bufferevent, evhttp falls back to a
+ *   plain socket: the request callback therefore refuses any request that
+ *   did not arrive over TLS, so nothing is ever served in clear text.
+ * - With h->https set, the handler gets every request (it routes /health
+ *   itself) and must answer it (evhttp_send_reply or similar). Without it
+ *   only GET /health is served; everything else is a JSON 404.
+ * - HTTPS handshake failures are logged from the TLS info callback (fatal
+ *   alerts); evhttp drops the connection silently otherwise.
+ */
+#include "net/net_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <openssl/err.h>
+
+#include "util/log.h"
+
+struct net_hconn {
+    struct net_server *srv;
+    net_peer peer;
+    bool peer_ready;
+    bool over_limit;
+};
+
+void net_https_state_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    struct net_hconn *hc = ptr;
+    (void)parent;
+    (void)ad;
+    (void)idx;
+    (void)argl;
+    (void)argp;
+
+    if (hc == NULL)
+        return;
+    atomic_fetch_sub(&hc->srv->https_conns, 1);
+    free(hc);
+}
+
+int net_https_client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+    struct net_hconn *hc = SSL_get_ex_data(ssl, net_tls_https_index());
+    (void)arg;
+
+    if (hc == NULL || !hc->over_limit)
+        return SSL_CLIENT_HELLO_SUCCESS;
+    if (net_ratelimit(&hc->srv->limit_log_at))
+        CF_LOGW("https: connection limit (%u) reached: refusing connections (logged once a second)",
+                hc->srv->cfg.max_connections);
+    *alert = SSL_AD_HANDSHAKE_FAILURE;
+    return SSL_CLIENT_HELLO_ERROR;
+}
+
+void net_https_info_cb(const SSL *ssl, int where, int ret)
+{
+    struct net_hconn *hc;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char addr[64] = "unknown";
+
+    if (!(where & SSL_CB_ALERT) || (ret >> 8) != SSL3_AL_FATAL || SSL_is_init_finished(ssl))
+        return;
+    hc = SSL_get_ex_data(ssl, net_tls_https_index());
+    if (hc && hc->over_limit)
+        return; /* already logged, rate-limited */
+    if (getpeername(SSL_get_fd(ssl), (struct sockaddr *)&ss, &len) == 0)
+        net_format_addr((struct sockaddr *)&ss, addr, sizeof addr);
+    CF_LOGI("https: TLS handshake failed from %s: %s alert \"%s\"", addr,
+            (where & SSL_CB_READ) ? "received" : "sent", SSL_alert_desc_string_long(ret));
+}
+
+static struct bufferevent *https_bevcb(struct event_base *base, void *arg)
+{
+    struct net_worker *w = arg;
+    struct net_server *s = w->srv;
+    struct net_hconn *hc = calloc(1, sizeof *hc);
+    struct bufferevent *bev = NULL;
+    struct timeval hs = {.tv_sec = (time_t)s->cfg.handshake_timeout, .tv_usec = 0};
+    SSL *ssl = NULL;
+
+    ERR_clear_error();
+    if (hc == NULL || (ssl = SSL_new(s->https_ctx)) == NULL)
+        goto fail;
+    hc->srv = s;
+    hc->over_limit = atomic_fetch_add(&s->https_conns, 1) + 1 > s->cfg.max_connections;
+    if (SSL_set_ex_data(ssl, net_tls_https_index(), hc) != 1) {
+        atomic_fetch_sub(&s->https_conns, 1);
+        goto fail;
+    }
+    hc = NULL; /* owned by ssl now: freed (and uncounted) by SSL_free */
+    bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    ssl = NULL; /* freed by libevent on failure too (CLOSE_ON_FREE) */
+    if (bev == NULL)
+        goto fail;
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    bufferevent_set_timeouts(bev, &hs, &hs);
+    return bev;
+fail:
+    net_tls_log_errors(CF_LOG_ERROR, "https: cannot set up a TLS connection");
+    SSL_free(ssl);
+    free(hc);
+    return NULL; /* evhttp falls back to plain text: https_gencb refuses it */
+}
+
+static void https_reply_json(struct evhttp_request *req, int code, const char *reason, const char *body)
+{
+    struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+    struct evbuffer *b = evbuffer_new();
+
+    evhttp_add_header(hdr, "Content-Type", "application/json");
+    evhttp_add_header(hdr, "Cache-Control", "no-store");
+    if (b == NULL || evbuffer_add(b, body, strlen(body)) != 0) {
+        evhttp_send_reply(req, 503, "Service Unavailable", NULL);
+    } else {
+        evhttp_send_reply(req, code, reason, b);
+    }
+    if (b)
+        evbuffer_free(b);
+}
+
+static void https_builtin(struct evhttp_request *req)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_GET && path && strcmp(path, "/health") == 0) {
+        https_reply_json(req, 200, "OK", "{\"status\":\"ok\"}");
+        return;
+    }
+    https_reply_json(req, 404, "Not Found",
+                     "{\"error\":{\"code\":\"not_found\",\"message\":\"no such endpoint\"}}");
+}
+
+/* The connection's TLS state with its peer filled in; NULL: refuse. */
+static struct net_hconn *https_conn(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+    struct net_hconn *hc = ssl ? SSL_get_ex_data(ssl, net_tls_https_index()) : NULL;
+    const struct sockaddr *sa;
+    cf_status rc;
+
+    if (hc == NULL) {
+        CF_LOGE("https: request without TLS refused");
+        return NULL;
+    }
+    if (hc->peer_ready)
+        return hc;
+    sa = evhttp_connection_get_addr(evcon);
+    if (sa)
+        net_format_addr(sa, hc->peer.addr, sizeof hc->peer.addr);
+    if ((rc = net_tls_fill_peer(ssl, &hc->peer)) != CF_OK) {
+        CF_LOGW("https: %s: client certificate unusable (%s)", hc->peer.addr, cf_status_str(rc));
+        return NULL;
+    }
+    hc->peer_ready = true;
+    return hc;
+}
+
+static void https_gencb(struct evhttp_request *req, void *arg)
+{
+    struct net_worker *w = arg;
+    struct net_hconn *hc = https_conn(req);
+
+    if (hc == NULL) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+        https_reply_json(req, 400, "Bad Request",
+                         "{\"error\":{\"code\":\"unauthenticated\",\"message\":\"TLS client identity unusable\"}}");
+        return;
+    }
+    if (w->srv->h.https) {
+        w->srv->h.https(w->wstate, &hc->peer, req);
+        return;
+    }
+    https_builtin(req);
+}
+
+cf_status net_https_attach(struct net_worker *w, struct evconnlistener *lev)
+{
+    struct evhttp *http = evhttp_new(w->base);
+
+    if (http == NULL || evhttp_bind_listener(http, lev) == NULL) {
+        evconnlistener_free(lev);
+        if (http)
+            evhttp_free(http);
+        return CF_ERR_NOMEM;
+    }
+    w->http = http;
+    w->https_lev = lev;
+    evconnlistener_set_error_cb(lev, net_listener_error_cb);
+    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                         EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE);
+    evhttp_set_max_body_size(http, NET_HTTP_MAX_BODY);
+    evhttp_set_max_headers_size(http, NET_HTTP_MAX_HEADERS);
+    evhttp_set_timeout(http, (int)w->srv->cfg.idle_timeout);
+    evhttp_set_bevcb(http, https_bevcb, w);
+    evhttp_set_gencb(http, https_gencb, w);
+    return CF_OK;
+}
