@@ -653,7 +653,9 @@ static bool kb_setup(struct kb_shared *sh, char *name_buf, size_t name_cap)
         snprintf(name_buf, name_cap, "kmip-bench-%ld-%d", (long)time(NULL), (int)getpid());
         char uid[KB_UID_MAX];
         sh->locate_name = name_buf;
-        return kb_setup_call(sh, OP_CREATE, name_buf, uid);
+        /* One untimed Locate too: a server without Locate is reported
+         * once (Operation Not Supported) instead of failing every op. */
+        return kb_setup_call(sh, OP_CREATE, name_buf, uid) && kb_setup_call(sh, OP_LOCATE, name_buf, uid);
     }
     if (o->op != OP_GET)
         return true;

@@ -165,19 +165,22 @@ port_of() { case $1 in coffre) echo "$P_KMIP" ;; pykmip) echo "$P_PYKMIP" ;; lim
 RESULTS=$TMP/results.jsonl
 : >"$RESULTS"
 START=$(date +%s)
-log "bench: $SERVERS; ${SECONDS_PER_CASE}s per case, KMIP $KVER, TLS $TLS; logs in $TMP"
-for s in coffre pykmip limit; do
-    has "$s" || continue
-    for c in "${CASES[@]}"; do
-        name=${c%%|*}
-        read -ra args <<<"${c#*|}"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+log "bench: $SERVERS; ${SECONDS_PER_CASE}s per case, KMIP $KVER, TLS $TLS; load average $LOAD0; files in $TMP"
+# Cases outer, servers inner: a burst of background load then hits every
+# server's column of a row alike instead of one server's whole column.
+for c in "${CASES[@]}"; do
+    name=${c%%|*}
+    read -ra args <<<"${c#*|}"
+    for s in coffre pykmip limit; do
+        has "$s" || continue
         rc=0
         out=$(timeout $((SECONDS_PER_CASE + 60)) "$BENCH" --host 127.0.0.1 --port "$(port_of "$s")" \
             --ca "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" --seconds "$SECONDS_PER_CASE" \
             --version "$KVER" --tls "$TLS" --json "${args[@]}" 2>>"$TMP/kmip_bench.err") || rc=$?
         line=$(printf '%s\n' "$out" | grep '^{' | tail -n 1 || true)
         printf '{"server":"%s","case":"%s","exit":%d,"result":%s}\n' "$s" "$name" "$rc" "${line:-null}" >>"$RESULTS"
-        log "  $s / $name: ${line:-no result (exit $rc)}"
+        log "  $name / $s: $(/usr/bin/python3 "$ROOT/bench/table.py" --line "${line:-null}")"
         kill -0 "${PID[$s]}" 2>/dev/null || {
             log "bench: $s died during '$name'; its log:"
             tail -n 30 "$TMP/$s.log" "$TMP/$s.out" 2>/dev/null >&2 || true
@@ -192,7 +195,7 @@ echo
 echo "KMIP $KVER over mutual TLS (client offers TLS $TLS), ${SECONDS_PER_CASE}s per case, $(nproc) CPUs shared by client and servers"
 /usr/bin/python3 "$ROOT/bench/table.py" "$RESULTS"
 echo
-echo "run time: $(($(date +%s) - START)) s of benchmarks"
+echo "benchmarks took $(($(date +%s) - START)) s; load average before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 if has coffre && grep -qiE 'AddressSanitizer|runtime error|internal error' "$TMP/coffre.log"; then
     echo "coffre's log holds sanitizer or internal-error lines:"
     grep -iE 'AddressSanitizer|runtime error|internal error' "$TMP/coffre.log" | head -n 20

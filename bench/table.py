@@ -64,7 +64,7 @@ def main(path):
     for c in cases:
         for s in SERVERS:
             res = (rows.get((c, s)) or {}).get("result") or {}
-            if res.get("op") == "locate" and res.get("ops"):
+            if res.get("op") == "locate" and res.get("ops") and s != "limit":
                 extra.append(f"{c} / {s}: the store held about {created.get(s, 0) + 1} objects")
             if res.get("op") == "create":
                 created[s] = created.get(s, 0) + res.get("ops", 0)
@@ -106,5 +106,27 @@ def main(path):
             print("  " + n)
 
 
+def one_line(text):
+    """Short progress line for one kmip_bench --json result."""
+    try:
+        r = json.loads(text)
+    except ValueError:
+        return "no result"
+    if not isinstance(r, dict):
+        return "no result (kmip_bench timed out or crashed)"
+    if r.get("setup_failed") or not r.get("ops"):
+        return f"FAILED: {r.get('first_error', '')}"
+    s = (f"{r['ops_per_sec']:.0f} ops/s, p50 {fmt_us(r['p50_us'])} ms, p99 {fmt_us(r['p99_us'])} ms, "
+         f"{r['errors']} errors")
+    if r.get("mode", "").startswith("per-request"):
+        s += f", {100 * r.get('resumption_rate', 0):.0f}% resumed"
+    if r.get("errors"):
+        s += f" (first: {r.get('first_error')})"
+    return s
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--line":
+        print(one_line(sys.argv[2]))
+    else:
+        main(sys.argv[1])

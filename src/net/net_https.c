@@ -63,7 +63,7 @@ int net_https_client_hello_cb(SSL *ssl, int *alert, void *arg)
 
     if (hc == NULL || !hc->over_limit)
         return SSL_CLIENT_HELLO_SUCCESS;
-    if (net_ratelimit(&hc->srv->limit_log_at))
+    if (net_ratelimit(&hc->srv->https_limit_log_at))
         CF_LOGW("https: connection limit (%u) reached: refusing connections (logged once a second)",
                 hc->srv->cfg.max_connections);
     *alert = SSL_AD_HANDSHAKE_FAILURE;

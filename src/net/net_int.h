@@ -72,7 +72,8 @@ struct net_server {
     unsigned https_port;
     atomic_uint kmip_conns;     /* live KMIP connections, all workers */
     atomic_uint https_conns;    /* live HTTPS connections, all workers */
-    atomic_llong limit_log_at;  /* rate limit of "connection limit" lines */
+    atomic_llong kmip_limit_log_at;  /* rate limits of "connection limit" lines */
+    atomic_llong https_limit_log_at;
     atomic_llong accept_log_at; /* rate limit of accept error lines */
     /* main thread: signals and the stop pipe */
     struct event_base *main_base;

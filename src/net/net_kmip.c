@@ -33,6 +33,7 @@
  */
 #include "net/net_int.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -287,9 +288,11 @@ static void kconn_log_failure(struct net_kconn *c, short what)
                  X509_verify_cert_error_string(vr));
     }
     if (why[0] == '\0')
-        snprintf(why, sizeof why, "%s", (what & BEV_EVENT_TIMEOUT) ? "handshake timeout"
-                 : (what & BEV_EVENT_EOF) || serr == 0 ? "connection closed by peer"
-                 : evutil_socket_error_to_string(serr));
+        snprintf(why, sizeof why, "%s",
+                 (what & BEV_EVENT_TIMEOUT) ? "handshake timeout"
+                 : (what & BEV_EVENT_EOF)   ? "connection closed by peer"
+                 : serr != 0 && serr != EAGAIN ? evutil_socket_error_to_string(serr)
+                                               : "connection error");
     CF_LOGI("kmip: TLS handshake failed from %s: %s", c->peer.addr, why);
 }
 
@@ -396,7 +399,7 @@ void net_kmip_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct s
 
     if (n > s->cfg.max_connections) {
         atomic_fetch_sub(&s->kmip_conns, 1);
-        if (net_ratelimit(&s->limit_log_at)) {
+        if (net_ratelimit(&s->kmip_limit_log_at)) {
             char addr[64];
             net_format_addr(sa, addr, sizeof addr);
             CF_LOGW("kmip: connection limit (%u) reached: refusing %s (logged once a second)",

@@ -407,14 +407,26 @@ static cf_status main_setup(struct net_server *s)
     return CF_OK;
 }
 
+/* Each connection holds a descriptor: raise the soft limit when the hard
+ * limit allows, otherwise say that max_connections cannot be reached. */
 static void check_nofile(const struct net_server *s)
 {
     struct rlimit rl;
     rlim_t need = (rlim_t)s->cfg.max_connections * (s->cfg.https_listen ? 2 : 1) + 64;
 
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
-        CF_LOGW("net: RLIMIT_NOFILE is %llu but max_connections needs about %llu descriptors",
-                (unsigned long long)rl.rlim_cur, (unsigned long long)need);
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return;
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
+        rlim_t old = rl.rlim_cur;
+        rl.rlim_cur = need;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+            CF_LOGI("net: raised RLIMIT_NOFILE from %llu to %llu for max_connections",
+                    (unsigned long long)old, (unsigned long long)need);
+            return;
+        }
+    }
+    CF_LOGW("net: RLIMIT_NOFILE is %llu but max_connections needs about %llu descriptors",
+            (unsigned long long)rl.rlim_cur, (unsigned long long)need);
 }
 
 /* ---- public API ---- */

@@ -927,6 +927,68 @@ static void test_dump(void **state)
     assert_int_equal(ttlv_dump(NULL, &f->buf), CF_ERR_INVALID_FIELD);
 }
 
+/* ------------------------------------------------ 11. odds and ends */
+
+static void test_tree_depth_cap_and_misc(void **state)
+{
+    fixture *f = *state;
+    ttlv_item *root = ttlv_new_struct(f->a, EXT1), *s = root, *t, *bad;
+    char longtext[300];
+    bool b;
+    int64_t i64;
+    const uint8_t *bytes;
+    size_t len;
+
+    /* hand-built trees deeper than the writer's cap are refused everywhere */
+    for (int i = 0; i < TTLV_WRITER_DEPTH_MAX + 2; i++) {
+        t = ttlv_new_struct(f->a, EXT2);
+        ttlv_append(s, t);
+        s = t;
+    }
+    assert_false(ttlv_equal(root, root));
+    assert_null(ttlv_clone(f->a, root));
+    assert_int_equal(ttlv_dump(root, &f->buf), CF_ERR_INVALID_FIELD);
+    assert_int_equal(ttlv_encode(root, &f->buf), CF_ERR_INTERNAL);
+    assert_true(ttlv_equal(NULL, NULL));
+    assert_false(ttlv_equal(root, NULL));
+    /* an item of unknown type cannot be encoded */
+    bad = ttlv_new_int(f->a, EXT1, 1);
+    bad->type = 0x0C;
+    cf_buf_reset(&f->buf);
+    assert_int_equal(ttlv_encode(bad, &f->buf), CF_ERR_INTERNAL);
+    /* getters of the remaining types */
+    s = ttlv_new_struct(f->a, EXT1);
+    ttlv_append(s, ttlv_new_bool(f->a, EXT2, true));
+    ttlv_append(s, ttlv_new_long(f->a, 0x540003, -5));
+    ttlv_append(s, ttlv_new_bytes(f->a, 0x540004, (const uint8_t *)"ab", 2));
+    assert_int_equal(ttlv_get_bool(s, EXT2, &b), CF_OK);
+    assert_true(b);
+    assert_int_equal(ttlv_get_long(s, 0x540003, &i64), CF_OK);
+    assert_true(i64 == -5);
+    assert_int_equal(ttlv_get_bytes(s, 0x540004, &bytes, &len), CF_OK);
+    assert_int_equal(len, 2);
+    assert_null(ttlv_new_text(f->a, EXT1, NULL, 1));
+    ttlv_append(NULL, s);
+    ttlv_append(s, NULL);
+    assert_int_equal(s->nchildren, 3);
+    /* dump: escapes, long text, interval */
+    memset(longtext, 'x', sizeof longtext);
+    longtext[0] = '"';
+    longtext[1] = '\n';
+    ttlv_append(s, ttlv_new_text(f->a, 0x540005, longtext, sizeof longtext));
+    ttlv_append(s, ttlv_new_interval(f->a, 0x540006, 86400));
+    cf_buf_reset(&f->buf);
+    assert_int_equal(ttlv_dump(s, &f->buf), CF_OK);
+    assert_true(cf_buf_append(&f->buf, "", 1));
+    assert_non_null(strstr((char *)f->buf.p, "\"\\x22\\x0Axxx"));
+    assert_non_null(strstr((char *)f->buf.p, "\"... (300 bytes)\n"));
+    assert_non_null(strstr((char *)f->buf.p, "0x540006 (Interval): 86400s\n"));
+    /* error names */
+    for (int e = TTLV_E_OK; e <= TTLV_E_NOMEM; e++)
+        assert_string_not_equal(ttlv_err_str((ttlv_err)e), "unknown error");
+    assert_string_equal(ttlv_err_str((ttlv_err)99), "unknown error");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
@@ -944,6 +1006,7 @@ int main(void)
         T(test_allocation_failure_everywhere),
         T(test_frame_size),
         T(test_dump),
+        T(test_tree_depth_cap_and_misc),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
