@@ -678,6 +678,22 @@ struct kb_total {
     double elapsed;
 };
 
+/* A JSON string: error texts come from the server and from OpenSSL. */
+static void kb_json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            printf("\\%c", ch);
+        else if (ch < 0x20)
+            printf("\\u%04x", ch);
+        else
+            putchar(ch);
+    }
+    putchar('"');
+}
+
 static void kb_report(const struct kb_opts *o, const struct kb_total *T)
 {
     double ops_s = T->elapsed > 0 ? (double)T->hist.count / T->elapsed : 0;
@@ -694,9 +710,10 @@ static void kb_report(const struct kb_opts *o, const struct kb_total *T)
         printf("\"error_kinds\":{");
         for (int e = 0; e < E_COUNT; e++)
             printf("%s\"%s\":%llu", e ? "," : "", kb_err_names[e], (unsigned long long)T->errors[e]);
-        printf("},\"handshakes\":%llu,\"resumed\":%llu,\"resumption_rate\":%.3f,\"first_error\":\"%s\"}\n",
-               (unsigned long long)T->handshakes, (unsigned long long)T->resumed, resum,
-               T->first_error ? T->first_error : "");
+        printf("},\"handshakes\":%llu,\"resumed\":%llu,\"resumption_rate\":%.3f,\"first_error\":",
+               (unsigned long long)T->handshakes, (unsigned long long)T->resumed, resum);
+        kb_json_str(T->first_error ? T->first_error : "");
+        printf("}\n");
         return;
     }
     printf("%s %s conns=%u KMIP %d.%d %s: %llu ops in %.2f s = %.1f ops/s, p50 %.0f us, p99 %.0f us, "
@@ -859,12 +876,15 @@ int main(int argc, char **argv)
     if (!kb_resolve(&o, &sh) || (sh.ctx = kb_ctx_new(&o)) == NULL)
         return 1;
     if (!kb_setup(&sh, name, sizeof name)) {
-        if (o.json)
+        if (o.json) {
             printf("{\"op\":\"%s\",\"mode\":\"%s\",\"conns\":%u,\"setup_failed\":true,\"ops\":0,"
-                   "\"ops_per_sec\":0,\"errors\":1,\"first_error\":\"%s\"}\n",
-                   kb_op_name(o.op), kb_mode_name(o.mode), o.conns, sh.setup_error);
-        else
+                   "\"ops_per_sec\":0,\"errors\":1,\"first_error\":",
+                   kb_op_name(o.op), kb_mode_name(o.mode), o.conns);
+            kb_json_str(sh.setup_error);
+            printf("}\n");
+        } else {
             fprintf(stderr, "kmip_bench: %s\n", sh.setup_error);
+        }
         return 5;
     }
     int rc = kb_run(&o, &sh);

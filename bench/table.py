@@ -24,6 +24,8 @@ def cell(rec):
     """(text, ops_per_sec or None, note or None) for one server's result."""
     if rec is None:
         return "-", None, None
+    if rec.get("skip"):
+        return "n/a", None, rec["skip"]
     res = rec.get("result")
     if res is None:
         return "n/a", None, f"kmip_bench exited {rec.get('exit')} without a result (timeout or crash)"

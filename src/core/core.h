@@ -121,4 +121,13 @@ cf_status core_object_attributes(core_req *req, const core_object *obj, ttlv_ite
 cf_status core_attr_add(core_req *req, const char *uid, const char *name, const ttlv_item *value,
                         int32_t *out_index);
 
+/* ------------------------------------------- lifecycle (core_lifecycle.c) */
+/* Activate, Revoke, Destroy, the state machine, Modify/Delete/Set Attribute. */
+
+/* --------------------------------------------------- locate (core_locate.c) */
+
+/* ------------------------- registered objects and key pairs (core_keys.c) */
+
+/* ------------------------------------------ cryptographic operations (core_crypto.c) */
+
 #endif

@@ -23,4 +23,17 @@ int32_t core_attr_next_index(const ttlv_item *list, const char *name, size_t len
 cf_status core_attr_check(core_req *req, const char *name, size_t len, const ttlv_item *value,
                           bool creating);
 
+/* Write obj (insert, or update checked against obj->revision - 1) in one
+ * durable transaction. Callers doing read-modify-write increment
+ * obj->revision first and retry the whole operation on CF_ERR_CONFLICT. */
+cf_status core_object_save(core_req *req, core_object *obj, bool insert);
+/* Seal key material into obj->sealed (arena) under the keyring, bound to
+ * (tenant, uid): obj->tenant and obj->uid must be set. */
+cf_status core_object_seal(core_req *req, core_object *obj, const cf_secret *key);
+/* The AAD binding sealed material to its row. */
+cf_status core_material_aad(cf_arena *a, const char *tenant, const char *uid,
+                            const uint8_t **out, size_t *out_len);
+/* Set Last Change Date and obj->updated to now. */
+void core_object_touch(core_object *obj, int64_t now);
+
 #endif

@@ -24,7 +24,7 @@ static const ttlv_limits stored_limits = {
 };
 
 /* AAD binding sealed material to its row: tenant NUL uid. */
-static cf_status material_aad(cf_arena *a, const char *tenant, const char *uid,
+cf_status core_material_aad(cf_arena *a, const char *tenant, const char *uid,
                               const uint8_t **out, size_t *out_len)
 {
     size_t tl = strlen(tenant), ul = strlen(uid);
@@ -66,7 +66,7 @@ static cf_status collect_names(cf_arena *a, const ttlv_item *attrs, const char *
 }
 
 /* Write obj to the store (insert or revision-checked update) and commit. */
-static cf_status object_save(core_req *req, core_object *obj, bool insert)
+cf_status core_object_save(core_req *req, core_object *obj, bool insert)
 {
     cf_buf blob;
     store_object row;
@@ -91,6 +91,7 @@ static cf_status object_save(core_req *req, core_object *obj, bool insert)
     row.revision = obj->revision;
     row.attrs = blob.p;
     row.attrs_len = blob.len;
+    row.key_format = obj->key_format;
     row.material = obj->sealed;
     row.material_len = obj->sealed_len;
     if ((st = collect_names(req->arena, obj->attrs, (const char ***)&row.names, &row.n_names)))
@@ -154,14 +155,14 @@ static cf_status check_symmetric(core_req *req, const core_object *obj, int32_t 
     return CF_OK;
 }
 
-static cf_status seal_material(core_req *req, core_object *obj, const cf_secret *key)
+cf_status core_object_seal(core_req *req, core_object *obj, const cf_secret *key)
 {
     const uint8_t *aad;
     size_t aad_len;
     cf_buf sealed;
     cf_status st;
 
-    if ((st = material_aad(req->arena, obj->tenant, obj->uid, &aad, &aad_len)) != CF_OK)
+    if ((st = core_material_aad(req->arena, obj->tenant, obj->uid, &aad, &aad_len)) != CF_OK)
         return st;
     cf_buf_init(&sealed, 0);
     st = crypto_seal(req->core->keyring, aad, aad_len, key->p, key->len, &sealed);
@@ -206,9 +207,9 @@ cf_status core_create_symmetric_key(core_req *req, const ttlv_item *attrs, core_
         goto out;
     if ((st = crypto_random_secret((size_t)bits / 8, &key)) != CF_OK)
         goto out;
-    if ((st = seal_material(req, obj, &key)) != CF_OK)
+    if ((st = core_object_seal(req, obj, &key)) != CF_OK)
         goto out;
-    if ((st = object_save(req, obj, true)) != CF_OK)
+    if ((st = core_object_save(req, obj, true)) != CF_OK)
         goto out;
     *out = obj;
 out:
@@ -299,7 +300,7 @@ cf_status core_object_load(core_req *req, const char *uid, core_object **out)
     obj->attrs = attrs;
     obj->sealed = row.material;
     obj->sealed_len = row.material_len;
-    obj->key_format = KMIP_KEY_FORMAT_TYPE_RAW;
+    obj->key_format = row.key_format;
     *out = obj;
     return CF_OK;
 }
@@ -318,7 +319,7 @@ cf_status core_object_material(core_req *req, const core_object *obj, cf_secret 
         return core_fail(req, CF_ERR_STATE, "the object's state does not allow Get");
     if (obj->sealed == NULL)
         return core_fail(req, CF_ERR_NOT_FOUND, "the object has no key material");
-    if ((st = material_aad(req->arena, obj->tenant, obj->uid, &aad, &aad_len)) != CF_OK)
+    if ((st = core_material_aad(req->arena, obj->tenant, obj->uid, &aad, &aad_len)) != CF_OK)
         return st;
     st = crypto_open(req->core->keyring, aad, aad_len, obj->sealed, obj->sealed_len, out);
     if (st != CF_OK) {
@@ -358,7 +359,7 @@ cf_status core_object_attributes(core_req *req, const core_object *obj, ttlv_ite
     return CF_OK;
 }
 
-static void set_last_change(core_object *obj, int64_t now)
+void core_object_touch(core_object *obj, int64_t now)
 {
     for (ttlv_item *it = obj->attrs->first; it; it = it->next) {
         const char *n;
@@ -397,9 +398,9 @@ static cf_status attr_add_once(core_req *req, const char *uid, const char *name,
     if ((attr = core_attr_new(req->arena, name, idx, value)) == NULL)
         return CF_ERR_NOMEM;
     ttlv_append(obj->attrs, attr);
-    set_last_change(obj, req->now);
+    core_object_touch(obj, req->now);
     obj->revision++;
-    if ((st = object_save(req, obj, false)) != CF_OK)
+    if ((st = core_object_save(req, obj, false)) != CF_OK)
         return st;
     *out_index = idx;
     return CF_OK;

@@ -25,6 +25,7 @@ struct kmip_op_def {
     kmip_op_fn fn;
 };
 
+/* The implemented operation, or NULL. */
 const struct kmip_op_def *kmip_op_find(uint32_t operation);
 /* Operations listed by Query, for the version. */
 void kmip_op_list(uint16_t ver, ttlv_writer *w);
@@ -44,6 +45,13 @@ void kmip_attr_ref_write(kmip_op *op, const char *name, ttlv_writer *w);
 /* Canonical attribute from a 1.x Attribute or a 2.x single attribute item. */
 cf_status kmip_attr_one_from_wire(kmip_op *op, const ttlv_item *in, const char **name,
                                   const ttlv_item **value);
+
+/* Handlers, by file. */
+cf_status kmip_op_create(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_get(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_get_attributes(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_get_attribute_list(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_add_attribute(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
 
 /* The Unique Identifier of a request payload, or the ID placeholder. */
 cf_status kmip_payload_uid(kmip_op *op, const ttlv_item *payload, const char **out);

@@ -10,11 +10,32 @@
  * request arena). The main thread only waits for signals.
  *
  * KMIP framing: the 8-byte TTLV header is read first; a message whose
- * declared length exceeds max_message is refused before its body is
- * buffered (the connection is closed after an Invalid Message answer is
- * impossible to frame). TLS 1.2 and 1.3 only, client certificate required
- * and verified against tls.ca_file, session resumption with client
- * authentication (session id context set, session cache and tickets).
+ * type byte is not 0x01 (Structure) or whose declared length exceeds
+ * max_message is refused before its body is buffered: the responses already
+ * queued are flushed and the connection is closed (an Invalid Message
+ * answer is impossible to frame: the end of the bad message is unknown).
+ * Messages pipelined on one connection are handled in order.
+ *
+ * TLS 1.2 and 1.3 only. KMIP: client certificate required and verified
+ * against tls.ca_file. HTTPS: client certificate requested, optional,
+ * verified when given. Session resumption with client authentication works
+ * across workers (session id contexts "coffre-kmip"/"coffre-https", one
+ * server session cache of 20480 entries and ticket keys per context,
+ * OpenSSL's default session lifetime). Clients that close without
+ * close_notify keep their session (SSL_OP_IGNORE_UNEXPECTED_EOF: both
+ * protocols frame their own messages). A failed handshake is logged once
+ * (info) with the peer address and OpenSSL's reason and affects nobody else.
+ *
+ * Secrets: requests (Register carries key material) are cleansed in the
+ * input buffer once handled, decrypted records in OpenSSL's buffer too
+ * (SSL_OP_CLEANSE_PLAINTEXT); a response cf_buf is handed to libevent by
+ * reference and cleansed and freed once written, never copied.
+ *
+ * Process-wide effects of net_server_start: SIGPIPE is ignored,
+ * evthread_use_pthreads() is called, SIGINT/SIGTERM are caught (libevent
+ * signal events on a private event_base: run one server per process), and
+ * RLIMIT_NOFILE is raised towards what max_connections needs when the hard
+ * limit allows.
  */
 #ifndef CF_NET_H
 #define CF_NET_H
@@ -27,25 +48,45 @@
 
 struct evhttp_request;
 
+/* Who is on the other end, filled once per connection after the handshake
+ * (on a resumed session, from the certificate stored in the session).
+ * Names are never truncated: a certificate whose subject or issuer does not
+ * fit is refused. Without a certificate (HTTPS only) subject, issuer and
+ * cert_sha256 are empty/zero. Valid only during the callback it is passed
+ * to: copy what must outlive it. */
 typedef struct net_peer {
-    char addr[64];            /* "ip:port" of the client */
-    char subject[512];        /* client certificate subject, RFC 2253 one-line form */
+    char addr[64];            /* "ip:port", IPv6 as "[ip]:port" (v4-mapped shown as IPv4) */
+    char subject[512];        /* client certificate subject, RFC 2253 (X509_NAME_print_ex) */
     char issuer[512];         /* client certificate issuer, same form */
-    uint8_t cert_sha256[32];  /* SHA-256 of the client certificate's DER */
-    int has_cert;             /* 1 when a verified client certificate was presented */
+    uint8_t cert_sha256[32];  /* SHA-256 of the client certificate's DER (pinning) */
+    int has_cert;             /* 1 when a verified client certificate was presented;
+                               * always 1 for KMIP */
 } net_peer;
 
 typedef struct net_handlers {
     void *ctx;
     /* Called on each worker thread before it serves anything; its result is
-     * passed to every other callback on that thread. NULL result = abort start. */
+     * passed to every other callback on that thread. NULL result = abort
+     * start (net_server_start then fails with CF_ERR_INTERNAL after the
+     * workers that did start were finalised). worker_init NULL: wstate is
+     * NULL. worker_fini (may be NULL) runs on the same worker thread after
+     * its last callback, when the server stops. */
     void *(*worker_init)(void *ctx, unsigned worker_index);
     void (*worker_fini)(void *wstate);
-    /* One complete KMIP message (8-byte header included, length within the
-     * limit). Append exactly one response message to out; leaving out empty
-     * closes the connection. */
+    /* Required. One complete KMIP message (8-byte header included, type
+     * Structure, length within the limit); msg is valid during the call only
+     * (it is cleansed afterwards). Append exactly one response message to
+     * out, an empty cf_buf (max CF_LIMIT_RESPONSE). Leaving out empty closes
+     * the connection once earlier responses are sent; out.failed (too large,
+     * no memory) closes it too. The bytes of out are taken over by the
+     * network layer: do not keep pointers into it. */
     void (*kmip)(void *wstate, const net_peer *peer, const uint8_t *msg, size_t len, cf_buf *out);
-    /* Every HTTPS request. NULL: only GET /health is served (200, JSON). */
+    /* Every HTTPS request, including GET /health (the REST layer routes
+     * it); the handler must answer (evhttp_send_reply...). Requests are
+     * limited to GET POST PUT PATCH DELETE, 16 KiB of headers and 1 MiB of
+     * body (evhttp answers anything else itself). NULL: built-in routes only:
+     * GET /health -> 200 {"status":"ok"}, anything else -> 404
+     * {"error":{"code":"not_found","message":...}}, both application/json. */
     void (*https)(void *wstate, const net_peer *peer, struct evhttp_request *req);
 } net_handlers;
 
@@ -58,26 +99,48 @@ typedef struct net_tls_config {
 } net_tls_config;
 
 typedef struct net_config {
-    const char *kmip_listen;   /* "host:port" (IPv6 as "[::1]:5696") */
+    const char *kmip_listen;   /* "host:port" (IPv6 as "[::1]:5696"; ":5696" = all
+                                * addresses; port 0 = any free port, see _port()) */
     const char *https_listen;  /* "host:port", NULL = no HTTPS listener */
-    unsigned workers;          /* 0 = one per online CPU */
-    size_t max_message;        /* 0 = CF_LIMIT_KMIP_MESSAGE */
-    unsigned max_connections;  /* 0 = CF_LIMIT_CONNECTIONS (total, all workers) */
-    unsigned handshake_timeout;/* seconds, 0 = CF_LIMIT_HANDSHAKE_TIMEOUT */
-    unsigned idle_timeout;     /* seconds, 0 = CF_LIMIT_IDLE_TIMEOUT */
+    unsigned workers;          /* 0 = one per online CPU (at most 256) */
+    size_t max_message;        /* 0 = CF_LIMIT_KMIP_MESSAGE; 16..CF_LIMIT_KMIP_MESSAGE */
+    unsigned max_connections;  /* 0 = CF_LIMIT_CONNECTIONS. Total over all workers,
+                                * counted separately for KMIP and for HTTPS so that
+                                * one cannot starve the other. Over it a KMIP
+                                * connection is accepted and closed at once, an
+                                * HTTPS one refused in the TLS client hello (both
+                                * logged at most once a second). */
+    unsigned handshake_timeout;/* seconds, 0 = CF_LIMIT_HANDSHAKE_TIMEOUT (KMIP; on
+                                * HTTPS evhttp's idle_timeout covers the handshake) */
+    unsigned idle_timeout;     /* seconds, 0 = CF_LIMIT_IDLE_TIMEOUT: no request read
+                                * (or no response progress) for that long closes */
     net_tls_config tls;
 } net_config;
 
 typedef struct net_server net_server;
 
 /* Creates the TLS contexts, binds every listening socket (so an address in
- * use is reported here, synchronously) and starts the worker threads. The
- * config strings are copied. */
+ * use is reported here, synchronously: each address is first probed with a
+ * plain bind, so another process listening there, even with SO_REUSEPORT,
+ * is detected) and starts the worker threads, returning once every
+ * worker_init has returned. The config strings are copied; h is copied.
+ * Errors (each logged): CF_ERR_INVALID_FIELD bad config (address, limits,
+ * cipher list), CF_ERR_CRYPTO unusable certificate/key/CA file, CF_ERR_IO
+ * cannot bind (address in use...), CF_ERR_NOMEM, CF_ERR_INTERNAL thread
+ * creation or worker_init failure. On error *out is NULL and nothing is
+ * left running. */
 cf_status net_server_start(const net_config *cfg, const net_handlers *h, net_server **out);
-/* Blocks until SIGINT/SIGTERM or net_server_stop(), then joins the workers. */
+/* Blocks until SIGINT/SIGTERM or net_server_stop() (also one issued before
+ * the call), then stops every worker (open connections are closed without
+ * waiting for unsent responses) and joins them; worker_fini has run on
+ * every worker thread when it returns.
+ * Call from one thread; calling it again returns at once. */
 cf_status net_server_wait(net_server *s);
-/* Async-signal-safe and thread-safe. */
+/* Async-signal-safe and thread-safe (writes one byte to a pipe); s must not
+ * have been freed. */
 void net_server_stop(net_server *s);
+/* Stops the workers if net_server_wait did not, then frees everything.
+ * NULL is a no-op. */
 void net_server_free(net_server *s);
 /* The port actually bound (useful with port 0 in tests); 0 if none. */
 unsigned net_server_kmip_port(const net_server *s);

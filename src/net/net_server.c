@@ -450,17 +450,26 @@ cf_status net_server_start(const net_config *cfg, const net_handlers *h, net_ser
         goto out;
     s->stop_pipe[0] = s->stop_pipe[1] = -1;
     s->h = *h;
-    if (pthread_mutex_init(&s->mu, NULL) != 0 || pthread_cond_init(&s->cv, NULL) != 0) {
-        free(s); /* nothing else allocated yet; mu/cv may be half-made */
-        return CF_ERR_NOMEM;
+    if (pthread_mutex_init(&s->mu, NULL) != 0)
+        goto out;
+    if (pthread_cond_init(&s->cv, NULL) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        goto out;
     }
     s->sync_init = true;
-    if ((rc = cfg_copy(s, cfg)) != CF_OK ||
-        (rc = net_tls_ctx_new(&s->cfg.tls, false, &s->kmip_ctx)) != CF_OK ||
-        (s->cfg.https_listen && (rc = net_tls_ctx_new(&s->cfg.tls, true, &s->https_ctx)) != CF_OK) ||
-        (rc = workers_new(s)) != CF_OK || (rc = net_bind(s, false, &s->kmip_port)) != CF_OK ||
-        (s->cfg.https_listen && (rc = net_bind(s, true, &s->https_port)) != CF_OK) ||
-        (rc = main_setup(s)) != CF_OK)
+    if ((rc = cfg_copy(s, cfg)) != CF_OK)
+        goto out;
+    if ((rc = net_tls_ctx_new(&s->cfg.tls, false, &s->kmip_ctx)) != CF_OK)
+        goto out;
+    if (s->cfg.https_listen && (rc = net_tls_ctx_new(&s->cfg.tls, true, &s->https_ctx)) != CF_OK)
+        goto out;
+    if ((rc = workers_new(s)) != CF_OK)
+        goto out;
+    if ((rc = net_bind(s, false, &s->kmip_port)) != CF_OK)
+        goto out;
+    if (s->cfg.https_listen && (rc = net_bind(s, true, &s->https_port)) != CF_OK)
+        goto out;
+    if ((rc = main_setup(s)) != CF_OK)
         goto out;
     check_nofile(s);
     if ((rc = workers_start(s)) != CF_OK)

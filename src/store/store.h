@@ -43,6 +43,7 @@ typedef struct store_object {
     int64_t revision;         /* starts at 1, +1 on every update */
     const uint8_t *attrs;     /* opaque (TTLV) */
     size_t attrs_len;
+    uint32_t key_format;      /* KMIP Key Format Type of the sealed material, 0 if none */
     const uint8_t *material;  /* sealed, opaque; NULL when the object has none */
     size_t material_len;
     const char *const *names; /* Name values, indexed for lookups */

@@ -36,6 +36,7 @@ static const char *const schema_sql =
     "  updated INTEGER NOT NULL,"
     "  revision INTEGER NOT NULL,"
     "  attrs BLOB NOT NULL,"
+    "  key_format INTEGER NOT NULL,"
     "  material BLOB,"
     "  UNIQUE(tenant, uid));"
     "CREATE INDEX IF NOT EXISTS objects_state ON objects(tenant, state);"
@@ -70,13 +71,14 @@ static const char *const stmt_sql[ST_COUNT_OF_STMTS] = {
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_INSERT] = "INSERT INTO objects(tenant, uid, object_type, state, owner, algorithm,"
-                  " length, created, updated, revision, attrs, material)"
-                  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                  " length, created, updated, revision, attrs, material, key_format)"
+                  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [ST_UPDATE] = "UPDATE objects SET object_type = ?3, state = ?4, owner = ?5, algorithm = ?6,"
-                  " length = ?7, updated = ?9, revision = ?10, attrs = ?11, material = ?12"
+                  " length = ?7, updated = ?9, revision = ?10, attrs = ?11, material = ?12,"
+                  " key_format = ?13"
                   " WHERE tenant = ?1 AND uid = ?2 AND revision = ?10 - 1",
     [ST_GET] = "SELECT object_type, state, owner, algorithm, length, created, updated,"
-               " revision, attrs, material FROM objects WHERE tenant = ?1 AND uid = ?2",
+               " revision, attrs, material, key_format FROM objects WHERE tenant = ?1 AND uid = ?2",
     [ST_DELETE] = "DELETE FROM objects WHERE tenant = ?1 AND uid = ?2",
     [ST_COUNT] = "SELECT count(*) FROM objects WHERE tenant = ?1",
     [ST_NAMES_DELETE] = "DELETE FROM object_names WHERE tenant = ?1 AND uid = ?2",
@@ -175,7 +177,7 @@ static int bind_blob(sqlite3_stmt *st, int i, const uint8_t *p, size_t n)
     return sqlite3_bind_blob64(st, i, n ? (const void *)p : "", n, SQLITE_STATIC);
 }
 
-/* Bind the 12 columns shared by INSERT and UPDATE. */
+/* Bind the 13 columns shared by INSERT and UPDATE. */
 static int bind_object(sqlite3_stmt *st, const store_object *o)
 {
     int rc = bind_text(st, 1, o->tenant);
@@ -190,6 +192,7 @@ static int bind_object(sqlite3_stmt *st, const store_object *o)
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 10, o->revision);
     if (rc == SQLITE_OK) rc = bind_blob(st, 11, o->attrs, o->attrs_len);
     if (rc == SQLITE_OK) rc = bind_blob(st, 12, o->material, o->material_len);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 13, o->key_format);
     return rc;
 }
 
@@ -298,6 +301,7 @@ static cf_status sq_object_get(store *base, const char *tenant, const char *uid,
     o->revision = sqlite3_column_int64(st, 7);
     o->attrs = col_blob(st, 8, a, &o->attrs_len);
     o->material = col_blob(st, 9, a, &o->material_len);
+    o->key_format = (uint32_t)sqlite3_column_int64(st, 10);
     if (!o->tenant || !o->uid || !o->owner || !o->attrs ||
         (sqlite3_column_type(st, 9) != SQLITE_NULL && !o->material))
         ret = CF_ERR_NOMEM;
