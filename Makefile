@@ -4,6 +4,7 @@
 # `make run` starts a development server on ./var.
 
 .DEFAULT_GOAL := all
+.SECONDARY:
 SHELL := /bin/bash
 
 CC ?= cc
@@ -26,6 +27,9 @@ SRCS := $(filter-out $(MAIN_SRC),$(sort $(wildcard src/*/*.c)))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
 UNIT_NAMES := $(notdir $(UNIT_SRCS:.c=))
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(notdir $(FUZZ_SRCS:.c=))
+FUZZ_REPLAY := $(FUZZ_NAMES:%=build/asan/fuzz-replay/%)
 
 REL_OBJS := $(SRCS:%.c=build/obj/%.o)
 ASAN_OBJS := $(SRCS:%.c=build/asan/obj/%.o)
@@ -33,7 +37,7 @@ ASAN_OBJS := $(SRCS:%.c=build/asan/obj/%.o)
 REL_TESTS := $(UNIT_NAMES:%=build/tests/%)
 ASAN_TESTS := $(UNIT_NAMES:%=build/asan/tests/%)
 
-.PHONY: all deps asan tests test unit unit-rel unit-asan integration run bench clean fuzz
+.PHONY: all deps asan tests test unit unit-rel unit-asan integration run bench clean fuzz fuzz-replay
 
 all: build/coffre
 
@@ -81,6 +85,36 @@ build/bench/%: build/obj/bench/%.o build/libcoffre.a
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# Fuzz targets, replayed without libFuzzer (gcc, ASan+UBSan) over the
+# committed regression inputs and seed corpora: tests/fuzz/corpus/<target>/.
+build/asan/fuzz-replay/%: build/asan/obj/tests/fuzz/%.o build/asan/obj/tests/fuzz/replay_main.o build/asan/libcoffre.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+fuzz-replay: $(FUZZ_REPLAY)
+	@set -e; for t in $(FUZZ_NAMES); do echo "== fuzz replay $$t"; \
+	  build/asan/fuzz-replay/$$t tests/fuzz/corpus/$$t; done
+
+# libFuzzer with clang: `make fuzz FUZZ_SECONDS=1800` runs each target that
+# long, seeded from the KMIP test vectors in ../shared. Crashes land in
+# build/fuzz/<target>/; copy them into tests/fuzz/corpus/<target>/ once fixed.
+FUZZ_SECONDS ?= 300
+FUZZ_CC := clang
+build/fuzz/%: tests/fuzz/%.c $(SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) \
+	  -o $@ $< $(SRCS) $(PKG_LIBS)
+
+fuzz: deps $(FUZZ_NAMES:%=build/fuzz/%)
+	@mkdir -p build/fuzz/seeds
+	/usr/bin/python3 tests/fuzz/seeds.py $(CURDIR)/../shared build/fuzz/seeds
+	@set -e; for t in $(FUZZ_NAMES); do \
+	  mkdir -p build/fuzz/corpus-$$t build/fuzz/crashes-$$t; \
+	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build/fuzz/crashes-$$t/ \
+	    -print_final_stats=1 build/fuzz/corpus-$$t build/fuzz/seeds tests/fuzz/corpus/$$t; \
+	done
+
 asan: build/asan/coffre
 tests: $(REL_TESTS) $(ASAN_TESTS)
 
@@ -102,8 +136,9 @@ integration: build/coffre build/asan/coffre
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning tests/integration
 
 test: deps
-	$(MAKE) all asan tests
+	$(MAKE) all asan tests $(FUZZ_REPLAY)
 	$(MAKE) unit
+	$(MAKE) fuzz-replay
 	$(MAKE) integration
 
 run: deps
@@ -119,4 +154,4 @@ bench: deps
 clean:
 	rm -rf build
 
--include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(wildcard build/obj/tests/unit/*.d) $(wildcard build/asan/obj/tests/unit/*.d)
+-include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(wildcard build/obj/tests/unit/*.d) $(wildcard build/asan/obj/tests/unit/*.d) $(wildcard build/asan/obj/tests/fuzz/*.d)

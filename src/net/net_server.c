@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +205,8 @@ static cf_status net_bind(struct net_server *s, bool https, unsigned *out_port)
             return CF_ERR_IO;
         }
         if (https) {
+            int one = 1; /* inherited by accepted sockets (Linux) */
+            (void)setsockopt(evconnlistener_get_fd(lev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             if ((rc = net_https_attach(w, lev)) != CF_OK)
                 return rc;
         } else {
