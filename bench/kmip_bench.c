@@ -784,7 +784,9 @@ static bool kb_parse_opt(struct kb_opts *o, int c, const char *arg)
     case 'a': o->ca = arg; return true;
     case 'c': o->cert = arg; return true;
     case 'k': o->key = arg; return true;
-    case 'n': o->conns = (unsigned)strtoul(arg, &end, 10); return *end == '\0' && o->conns >= 1 && o->conns <= KB_MAX_CONNS;
+    case 'n':
+        o->conns = (unsigned)strtoul(arg, &end, 10);
+        return *end == '\0' && o->conns >= 1 && o->conns <= KB_MAX_CONNS;
     case 's': o->seconds = strtod(arg, &end); return *end == '\0' && o->seconds > 0 && o->seconds <= 3600;
     case 'o': o->ops = strtoul(arg, &end, 10); return *end == '\0';
     case 'K': o->keys = (unsigned)strtoul(arg, &end, 10); return *end == '\0' && o->keys <= KB_MAX_CONNS;

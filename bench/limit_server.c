@@ -45,7 +45,7 @@
 
 #include "bench_ttlv.h"
 
-#define LS_MAX_MESSAGE (64u * 1024u) /* Coffre's pre-authentication-sized bound is larger; any request of ours fits */
+#define LS_MAX_MESSAGE (64u * 1024u) /* every request kmip_bench sends fits many times over */
 #define LS_MAX_THREADS 64
 #define LS_SID "kmip-limit"
 #define LS_SESS_CACHE 20480
@@ -202,7 +202,8 @@ static void ls_event_cb(struct bufferevent *bev, short what, void *arg)
         ls_close(bev);
 }
 
-static void ls_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+static void ls_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                         void *arg)
 {
     struct event_base *base = evconnlistener_get_base(l);
     SSL *ssl = SSL_new(g_ctx);
@@ -270,6 +271,27 @@ static bool ls_parse_listen(const char *s, struct sockaddr_storage *ss, int *out
     return true;
 }
 
+/* One event loop and one SO_REUSEPORT listener per thread. */
+static bool ls_start_workers(const char *listen_on, const struct sockaddr_storage *ss, int sslen, long nthreads)
+{
+    const unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT;
+    for (long i = 0; i < nthreads; i++) {
+        struct event_base *base = event_base_new();
+        struct evconnlistener *l = NULL;
+        pthread_t tid;
+        if (base)
+            l = evconnlistener_new_bind(base, ls_accept_cb, NULL, flags, 1024, (const struct sockaddr *)ss, sslen);
+        if (!l) {
+            fprintf(stderr, "limit_server: cannot listen on %s: %s\n", listen_on, strerror(errno));
+            return false;
+        }
+        if (pthread_create(&tid, NULL, ls_worker, base) != 0)
+            return false;
+        pthread_detach(tid);
+    }
+    return true;
+}
+
 static void ls_usage(void)
 {
     fprintf(stderr, "usage: limit_server --listen HOST:PORT --ca CA.pem --cert SERVER.pem --key SERVER.key "
@@ -278,15 +300,15 @@ static void ls_usage(void)
 
 int main(int argc, char **argv)
 {
-    static const struct option lo[] = {{"listen", required_argument, NULL, 'l'}, {"ca", required_argument, NULL, 'a'},
-                                       {"cert", required_argument, NULL, 'c'},   {"key", required_argument, NULL, 'k'},
-                                       {"threads", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {
+        {"listen", required_argument, NULL, 'l'}, {"ca", required_argument, NULL, 'a'},
+        {"cert", required_argument, NULL, 'c'},   {"key", required_argument, NULL, 'k'},
+        {"threads", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
     const char *listen_on = NULL, *ca = NULL, *cert = NULL, *key = NULL;
     long nthreads = sysconf(_SC_NPROCESSORS_ONLN);
     struct sockaddr_storage ss;
     int sslen, c, sig;
     sigset_t set;
-    pthread_t tid;
 
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -315,21 +337,8 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    for (long i = 0; i < nthreads; i++) {
-        struct event_base *base = event_base_new();
-        struct evconnlistener *l =
-            base ? evconnlistener_new_bind(base, ls_accept_cb, NULL,
-                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT, 1024,
-                                           (struct sockaddr *)&ss, sslen)
-                 : NULL;
-        if (!l) {
-            fprintf(stderr, "limit_server: cannot listen on %s: %s\n", listen_on, strerror(errno));
-            return 1;
-        }
-        if (pthread_create(&tid, NULL, ls_worker, base) != 0)
-            return 1;
-        pthread_detach(tid);
-    }
+    if (!ls_start_workers(listen_on, &ss, sslen, nthreads))
+        return 1;
     printf("limit_server: listening on %s with %ld threads\n", listen_on, nthreads);
     fflush(stdout);
     sigwait(&set, &sig);
