@@ -31,8 +31,14 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(notdir $(FUZZ_SRCS:.c=))
 FUZZ_REPLAY := $(FUZZ_NAMES:%=build/asan/fuzz-replay/%)
 
-REL_OBJS := $(SRCS:%.c=build/obj/%.o)
-ASAN_OBJS := $(SRCS:%.c=build/asan/obj/%.o)
+# Generated sources: documents embedded in the binary.
+GEN_SRCS := build/gen/rest_openapi_doc.c
+REL_OBJS := $(SRCS:%.c=build/obj/%.o) $(GEN_SRCS:%.c=build/obj/%.o)
+ASAN_OBJS := $(SRCS:%.c=build/asan/obj/%.o) $(GEN_SRCS:%.c=build/asan/obj/%.o)
+
+build/gen/rest_openapi_doc.c: docs/openapi.json scripts/embed.py
+	@mkdir -p $(dir $@)
+	/usr/bin/python3 scripts/embed.py $< $@ rest_openapi_doc
 
 REL_TESTS := $(UNIT_NAMES:%=build/tests/%)
 ASAN_TESTS := $(UNIT_NAMES:%=build/asan/tests/%)
@@ -100,10 +106,10 @@ fuzz-replay: $(FUZZ_REPLAY)
 # build/fuzz/<target>/; copy them into tests/fuzz/corpus/<target>/ once fixed.
 FUZZ_SECONDS ?= 300
 FUZZ_CC := clang
-build/fuzz/%: tests/fuzz/%.c $(SRCS)
+build/fuzz/%: tests/fuzz/%.c $(SRCS) $(GEN_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) \
-	  -o $@ $< $(SRCS) $(PKG_LIBS)
+	  -o $@ $< $(SRCS) $(GEN_SRCS) $(PKG_LIBS)
 
 fuzz: deps $(FUZZ_NAMES:%=build/fuzz/%)
 	@mkdir -p build/fuzz/seeds

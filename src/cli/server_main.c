@@ -24,6 +24,7 @@
 #include "core/core.h"
 #include "crypto/crypto.h"
 #include "kmip/kmip.h"
+#include "rest/rest.h"
 #include "net/net.h"
 #include "store/store.h"
 #include "util/limits.h"
@@ -242,6 +243,14 @@ static void on_kmip(void *wstate, const net_peer *peer, const uint8_t *msg, size
     cf_arena_reset(w->arena);
 }
 
+static void on_https(void *wstate, const net_peer *peer, struct evhttp_request *req)
+{
+    struct worker *w = wstate;
+    rest_env env = {.core = &w->srv->core, .st = w->st, .arena = w->arena};
+    rest_handle(&env, peer, req);
+    cf_arena_reset(w->arena);
+}
+
 static cf_status server_prepare(struct server *srv)
 {
     char path[PATH_MAX];
@@ -351,7 +360,7 @@ static cf_status server_run(struct server *srv)
     char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX];
     net_config cfg = {0};
     net_handlers h = {.ctx = srv, .worker_init = worker_init, .worker_fini = worker_fini,
-                      .kmip = on_kmip, .https = NULL};
+                      .kmip = on_kmip, .https = on_https};
     net_server *ns = NULL;
     cf_status rc;
 

@@ -35,6 +35,11 @@
 /* Largest response message. */
 #define CF_LIMIT_RESPONSE (4u * 1024u * 1024u)
 
+/* Longest REST request path (ids are at most CF_LIMIT_UID). */
+#define CF_LIMIT_REST_PATH 1024
+/* Largest REST request body: key imports of 4096-bit keys fit easily. */
+#define CF_LIMIT_REST_BODY (256u * 1024u)
+
 /* Connections: total and per source address; timeouts in seconds. */
 #define CF_LIMIT_CONNECTIONS 10000
 #define CF_LIMIT_HANDSHAKE_TIMEOUT 10
