@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "crypto/crypto.h"
+#include "crypto/crypto_keys.h"
 #include "store/store.h"
 #include "ttlv/ttlv.h"
 #include "util/mem.h"
@@ -122,12 +123,346 @@ cf_status core_attr_add(core_req *req, const char *uid, const char *name, const 
                         int32_t *out_index);
 
 /* ------------------------------------------- lifecycle (core_lifecycle.c) */
-/* Activate, Revoke, Destroy, the state machine, Modify/Delete/Set Attribute. */
+/* Activate, Revoke, Destroy, the state machine, Modify/Delete/Set Attribute.
+ *
+ * One state machine (KMIP 1.4 section 3.22, 2.1 section 4.57) for every
+ * front end: a table (state x event) -> new state + dates the server sets.
+ * Time-driven transitions (Activation / Deactivation Date reached) are
+ * applied lazily: core_object_load returns the effective state, and the
+ * next write of the object persists it. Errors: CF_ERR_STATE (the state
+ * forbids it: 1.x Permission Denied, 2.x Wrong Key Lifecycle State),
+ * CF_ERR_DESTROYED (Destroy of a destroyed object; Get of one),
+ * CF_ERR_PERMISSION (role), CF_ERR_NOT_FOUND, CF_ERR_CONFLICT after
+ * retries, store errors. */
+
+typedef enum core_event {
+    CORE_EV_ACTIVATE,          /* Activate operation */
+    CORE_EV_ACTIVATION_DATE,   /* Activation Date reached */
+    CORE_EV_DEACTIVATION_DATE, /* Deactivation Date reached */
+    CORE_EV_REVOKE,            /* Revoke, reason other than a compromise */
+    CORE_EV_REVOKE_COMPROMISE, /* Revoke with Key Compromise or CA Compromise */
+    CORE_EV_DESTROY,           /* Destroy operation */
+    CORE_EV_COUNT
+} core_event;
+
+/* Dates the server sets (to now) on a transition. */
+enum core_date_flags {
+    CORE_DATE_ACTIVATION = 1 << 0,
+    CORE_DATE_DEACTIVATION = 1 << 1,
+    CORE_DATE_COMPROMISE = 1 << 2, /* Compromise Date (+ Occurrence Date) */
+    CORE_DATE_DESTROY = 1 << 3,
+};
+
+typedef struct core_transition {
+    uint32_t to;     /* KMIP_STATE_* after the event */
+    unsigned dates;  /* enum core_date_flags */
+} core_transition;
+
+/* The transition for ev in state, or NULL when the specification does not
+ * permit it. Pure table lookup, shared by KMIP and REST. */
+const core_transition *core_state_transition(uint32_t state, core_event ev);
+bool core_state_is_destroyed(uint32_t state);
+
+/* Apply the time-driven transitions due at `now` (Pre-Active -> Active when
+ * the Activation Date is reached, Active -> Deactivated when the
+ * Deactivation Date is) to obj->state in memory; returns the new state. */
+uint32_t core_object_effective_state(core_object *obj, int64_t now);
+
+enum core_usage {
+    CORE_USAGE_PROTECT, /* encrypt, sign, wrap, MAC, derive */
+    CORE_USAGE_PROCESS, /* decrypt, verify, unwrap, MAC verify */
+};
+/* May the caller use obj's key for this kind of operation now? State,
+ * Activation/Process Start/Protect Stop/Deactivation Dates (1.4 sections
+ * 3.22-3.27) and role (Writer or above; processing with a Compromised key
+ * needs a Manager: "a client that is trusted to use compromised objects").
+ * The Cryptographic Usage Mask is the caller's to check: it depends on the
+ * operation. CF_OK, CF_ERR_STATE or CF_ERR_PERMISSION (message set). */
+cf_status core_object_check_usage(core_req *req, const core_object *obj, enum core_usage usage);
+
+/* Activate (1.4 4.19): Pre-Active -> Active, Activation Date = now. */
+cf_status core_activate(core_req *req, const char *uid);
+
+typedef struct core_revocation {
+    uint32_t code;           /* KMIP_REVOCATION_REASON_CODE_* */
+    const char *message;     /* Revocation Message, or NULL */
+    bool has_occurrence;     /* Compromise Occurrence Date given */
+    int64_t occurrence;
+} core_revocation;
+/* Revoke (1.4 4.20): a compromise reason -> Compromised (or Destroyed
+ * Compromised) with Compromise Date = now and Compromise Occurrence Date =
+ * the given one or else the Initial Date; any other reason -> Deactivated
+ * with Deactivation Date = now (only from Active). Sets Revocation Reason.
+ * Owner or Manager only. */
+cf_status core_revoke(core_req *req, const char *uid, const core_revocation *rv);
+
+/* Destroy (1.4 4.21): from Pre-Active, Deactivated or Compromised; the key
+ * material is erased from the row, Destroy Date = now, the metadata stays
+ * (Get Attributes still answers; Get fails with CF_ERR_DESTROYED). Owner or
+ * Manager only. */
+cf_status core_destroy(core_req *req, const char *uid);
+
+/* Which instance of an attribute an edit addresses. */
+typedef struct core_attr_target {
+    const char *name;          /* canonical name ("x-..." for custom) */
+    int32_t index;             /* 1.x Attribute Index (0 when absent) */
+    const ttlv_item *current;  /* 2.x Current Attribute value (its tag is
+                                * ignored), or NULL */
+    bool by_index;             /* 1.x: select by index; 2.x: by current, or
+                                * the only instance when current is NULL */
+} core_attr_target;
+
+/* Modify Attribute: replace the value of one existing instance, keeping
+ * its index (returned). Refuses read-only attributes (CF_ERR_READ_ONLY),
+ * date attributes outside the states the rule table allows (CF_ERR_STATE),
+ * absent attributes (CF_ERR_ATTR_NOT_FOUND) or instances
+ * (CF_ERR_ATTR_INSTANCE), an ambiguous 2.x target (CF_ERR_MULTI_VALUED).
+ * Moving the Activation or Deactivation Date to now or before makes the
+ * transition (1.4 3.22 items 4 and 6). */
+cf_status core_attr_modify(core_req *req, const char *uid, const core_attr_target *t,
+                           const ttlv_item *value, int32_t *out_index);
+
+/* Delete Attribute: the addressed instance, or with t->current NULL and
+ * !t->by_index every instance (2.x Attribute Reference). *out_deleted (may
+ * be NULL) receives a copy of the first deleted Attribute item. */
+cf_status core_attr_delete(core_req *req, const char *uid, const core_attr_target *t,
+                           ttlv_item **out_deleted);
+
+/* Set Attribute (2.x): add the attribute if absent, replace it if it has
+ * one instance, CF_ERR_MULTI_VALUED if it has several. */
+cf_status core_attr_set(core_req *req, const char *uid, const char *name,
+                        const ttlv_item *value);
 
 /* --------------------------------------------------- locate (core_locate.c) */
+/* Locate (KMIP 1.4 section 4.9, 2.0 section 6.1.27), answered from the
+ * store's attribute index (never a scan of every object). */
+
+typedef struct core_locate_opts {
+    bool has_max_items;
+    int32_t max_items;      /* Maximum Items (>= 0) when has_max_items */
+    int32_t offset_items;   /* Offset Items, 0 when absent */
+    int32_t storage_mask;   /* Storage Status Mask, 0 when absent (on-line only) */
+    uint32_t group_member;  /* KMIP_OBJECT_GROUP_MEMBER_*, 0 when absent */
+} core_locate_opts;
+
+/* Unique Identifiers (arena) of the caller's objects matching every
+ * criterion, newest first, after skipping offset_items and at most
+ * max_items of them (and at most an internal maximum of 10,000);
+ * *out_total counts every match (Located Items). criteria: a Structure of
+ * canonical Attribute items (NULL or empty: every object); Attribute Index
+ * is ignored. A Date attribute given twice is the range between the two
+ * values; Cryptographic Usage Mask matches objects having all its bits.
+ * Destroyed objects only with Destroyed Storage in storage_mask or a State
+ * criterion naming a destroyed state. Group Member Fresh: objects never
+ * served (no Fresh = false); Group Member Default: the newest match.
+ * Errors: CF_ERR_INVALID_FIELD (unknown attribute, wrong type, negative
+ * counts, unknown mask bits), CF_ERR_UNSUPPORTED (a structure that cannot
+ * be searched, e.g. Cryptographic Parameters), CF_ERR_LIMIT (more than 64
+ * criteria), CF_ERR_PERMISSION, store errors. */
+cf_status core_locate(core_req *req, const ttlv_item *criteria, const core_locate_opts *opts,
+                      const char ***out_uids, size_t *out_n, int64_t *out_total);
+
+/* The store index entries of obj (arena), derived from its attributes and
+ * state. Internal to core: core_object_save hands them to the store. */
+cf_status core_index_entries(core_req *req, const core_object *obj,
+                             const store_index_entry **out, size_t *out_n);
 
 /* ------------------------- registered objects and key pairs (core_keys.c) */
+/*
+ * Stored material. core_object.key_format is the KMIP Key Format Type of
+ * the key (0 for Certificates and Opaque Objects), possibly ORed with
+ * CORE_KEY_FORMAT_VERBATIM. Without the flag, the sealed material is the
+ * key in that format as crypto_keys.h describes it (Raw bytes, DER, the
+ * Key bytes of a Transparent Symmetric Key, the TTLV Key Material of the
+ * other Transparent forms; a Certificate's DER value) and Get rebuilds the
+ * Key Block from it and the attributes. With the flag, the sealed material
+ * is the TTLV encoding of the whole object structure exactly as the client
+ * registered it (Secret Data, Opaque Object and Split Key always, a wrapped
+ * key, a Key Block carrying fields Coffre would not rebuild identically),
+ * and Get without a Key Format Type returns it verbatim.
+ */
+#define CORE_KEY_FORMAT_VERBATIM 0x40000000u
+#define CORE_KEY_FORMAT(obj) ((obj)->key_format & ~CORE_KEY_FORMAT_VERBATIM)
+
+/* Register (KMIP 1.4 section 4.3, 2.1 section 6.1.43). object is the
+ * decoded object structure (tag Symmetric Key, Public Key, Private Key,
+ * Certificate, Secret Data, Opaque Object or Split Key) and must match
+ * object_type (CF_ERR_INVALID_FIELD otherwise); attrs the client's
+ * canonical attributes (may be NULL). The material is parsed and checked
+ * (an AES key of a wrong length, a key that does not parse: Invalid
+ * Field); Cryptographic Algorithm, Length (and Domain Parameters for EC)
+ * are filled in from the material when the client omitted them, and must
+ * agree with it when given; the Digest attribute is computed (SHA-256 of
+ * the Key Material, Certificate Value or Opaque Data Value as registered,
+ * 1.4 section 3.17). A wrapped key (Key Wrapping Data present) is kept
+ * wrapped, as registered, without Digest. */
+cf_status core_register(core_req *req, uint32_t object_type, const ttlv_item *object,
+                        const ttlv_item *attrs, core_object **out);
+
+/* Create Key Pair (1.4 section 4.2): common, private and public canonical
+ * attribute lists (each may be NULL; the private/public ones override the
+ * common ones). Cryptographic Algorithm RSA (Cryptographic Length 1024-4096,
+ * a multiple of 256) or EC/ECDSA/ECDH (Recommended Curve P-256, P-384 or
+ * P-521 in Cryptographic Domain Parameters, or a Cryptographic Length of
+ * 256/384/521). The private key is stored as PKCS#8, the public as X.509
+ * (SubjectPublicKeyInfo); each carries a Link to the other (Public Key
+ * Link on the private key, Private Key Link on the public key). Both are
+ * written in one transaction. */
+cf_status core_create_key_pair(core_req *req, const ttlv_item *common, const ttlv_item *priv,
+                               const ttlv_item *pub, core_object **out_priv,
+                               core_object **out_pub);
+
+/* ReKey (1.4 section 4.4): a new Symmetric Key replacing uid, with the same
+ * algorithm, length and attributes (not the dates, Digest, Links or
+ * State), new material, Replacement Object Link on the old key and
+ * Replaced Object Link on the new one. offset (seconds, NULL when absent)
+ * shifts the new key's dates from now per the specification; attrs are
+ * client attributes for the new key (may be NULL). */
+cf_status core_rekey(core_req *req, const char *uid, const int64_t *offset, const ttlv_item *attrs,
+                     core_object **out);
+
+/* ReKey Key Pair (1.4 section 4.5): a new key pair replacing the private
+ * key uid (and its public key), same algorithm, length and curve. */
+cf_status core_rekey_key_pair(core_req *req, const char *uid, const int64_t *offset,
+                              const ttlv_item *common, const ttlv_item *priv,
+                              const ttlv_item *pub, core_object **out_priv,
+                              core_object **out_pub);
+
+/* What Get asks for (1.4 section 4.11). */
+typedef struct core_get_opts {
+    uint32_t key_format;          /* KMIP Key Format Type, 0 = as registered */
+    uint32_t key_compression;     /* Key Compression Type, 0 = none asked */
+    const ttlv_item *wrap_spec;   /* Key Wrapping Specification, or NULL */
+    const ttlv_item *wrap_attrs;  /* canonical Attribute items to wrap with the
+                                   * key (from the spec's Attribute Names) */
+    bool not_wrapped;             /* 1.4 Key Wrap Type Not Wrapped: a key
+                                   * registered wrapped is refused
+                                   * (CF_ERR_UNSUPPORTED), not unwrapped */
+} core_get_opts;
+
+/* The object structure Get returns (tag Symmetric Key, Public Key, ...,
+ * Certificate, Secret Data, Opaque Object, Split Key), in the arena (it
+ * holds key material: the arena is cleansed on reset). Conversions:
+ * symmetric Raw <-> Transparent Symmetric Key; RSA private PKCS#1 <->
+ * PKCS#8 <-> Transparent RSA Private Key; RSA public PKCS#1 <-> X.509 <->
+ * Transparent RSA Public Key; EC private PKCS#8 <-> ECPrivateKey <->
+ * Transparent EC (1.x: ECDSA/ECDH/ECMQV) Private Key; EC public X.509 <->
+ * Transparent EC Public Key. Others: CF_ERR_FORMAT. Wrapping: Wrapping
+ * Method Encrypt with a Symmetric Key (AES key wrap, RFC 3394 or 5649 by
+ * Block Cipher Mode) or a Public Key (RSA-OAEP) that is Active with Wrap
+ * Key in its usage mask (else CF_ERR_PERMISSION); a wrapping object that is
+ * not a key gives CF_ERR_OBJECT_TYPE; Cryptographic Parameters that do not
+ * match the wrapping key's gives CF_ERR_NOT_FOUND (1.4 section 11.12). */
+cf_status core_object_get(core_req *req, const core_object *obj, const core_get_opts *opts,
+                          ttlv_item **out);
+
+/* For cryptographic operations: the plaintext key material of obj, with
+ * its Key Format Type: Raw bytes for Symmetric Keys, the Key Material
+ * bytes of Secret Data (and Split Keys), the stored form for Public and
+ * Private Keys (see crypto_key_load). CF_ERR_UNSUPPORTED when the key is
+ * stored wrapped (registered wrapped: the server cannot use it),
+ * CF_ERR_OBJECT_TYPE for Certificates and Opaque Objects, CF_ERR_NOT_FOUND
+ * for destroyed keys, CF_ERR_PERMISSION below the Writer role. Get's state
+ * rule does not apply: state, dates and usage mask are the caller's to
+ * check (core_object_check_usage). The caller frees *out. */
+cf_status core_key_material(core_req *req, const core_object *obj, cf_secret *out,
+                            uint32_t *out_format);
+/* The EVP_PKEY of a Public or Private Key object (caller EVP_PKEY_free()s). */
+cf_status core_key_pkey(core_req *req, const core_object *obj, EVP_PKEY **out);
 
 /* ------------------------------------------ cryptographic operations (core_crypto.c) */
+/* Encrypt, Decrypt, Sign, Signature Verify, MAC, MAC Verify (KMIP 1.4
+ * sections 4.29-4.34, 2.1 section 6.1), Derive Key (4.6), RNG Retrieve and
+ * RNG Seed (4.35-4.36). The Cryptographic Parameters are the request's
+ * when given, else the key's Cryptographic Parameters attribute with the
+ * lowest Attribute Index (4.29: the whole structure, not merged). The key
+ * must be usable now (core_object_check_usage: state, dates, role) and its
+ * Cryptographic Usage Mask must hold the operation's bit (absent mask:
+ * refused). Errors: CF_ERR_NOT_FOUND, CF_ERR_OBJECT_TYPE (a key of the
+ * wrong type), CF_ERR_STATE, CF_ERR_PERMISSION, CF_ERR_USAGE_MASK,
+ * CF_ERR_CRYPTO_PARAMS (parameters not offered or not valid for this key),
+ * CF_ERR_MISSING_IV (Decrypt without the IV its mode needs), CF_ERR_MISSING
+ * (no data / tag / signature), CF_ERR_CRYPTO (authentication tag, padding
+ * or decryption failure), CF_ERR_NOMEM. Results live in the arena except
+ * out->plain. */
+
+typedef struct core_crypto_in {
+    const char *uid;
+    const ttlv_item *params;          /* Cryptographic Parameters, or NULL */
+    const uint8_t *data;              /* Data (Sign/Verify: or Digested Data) */
+    size_t data_len;
+    bool has_data;
+    bool digested;                    /* data is Digested Data (Sign, Verify) */
+    const uint8_t *iv;                /* IV/Counter/Nonce, or NULL */
+    size_t iv_len;
+    const uint8_t *aad;               /* Authenticated Encryption Additional Data */
+    size_t aad_len;
+    const uint8_t *check;             /* Decrypt: Authenticated Encryption Tag;
+                                       * Verify: Signature Data; MAC Verify:
+                                       * MAC Data. NULL when absent. */
+    size_t check_len;
+} core_crypto_in;
+
+typedef struct core_crypto_out {
+    const char *uid;                  /* the key used */
+    const uint8_t *data;              /* Encrypt: ciphertext; Sign: signature;
+                                       * MAC: MAC (arena) */
+    size_t data_len;
+    cf_secret plain;                  /* Decrypt: plaintext (caller frees) */
+    const uint8_t *iv;                /* Encrypt: IV/Counter/Nonce the server
+                                       * generated, else NULL */
+    size_t iv_len;
+    const uint8_t *tag;               /* Encrypt with an AEAD mode: the tag */
+    size_t tag_len;
+    bool valid;                       /* Signature Verify, MAC Verify */
+} core_crypto_out;
+
+/* Symmetric Key: AES (ECB, CBC, CFB, OFB, CTR, GCM), 3DES, Camellia, ARIA,
+ * ChaCha20-Poly1305 and, from OpenSSL's legacy provider, Blowfish, CAST5,
+ * DES, IDEA, SEED, RC4 (crypto_ops.h). CBC/ECB padding: None (default),
+ * PKCS5, ANSI X9.23, ISO 10126. CTR: a 16-byte counter block, or an IV
+ * completed by Initial Counter Value over Counter Length bits (RFC 3686).
+ * GCM: Tag Length 4, 8, 12-16 (default 16), IV Length (default 96 bits).
+ * A missing IV is generated (random; CTR: random then the Initial Counter
+ * Value) and returned. Public/Private Key (RSA): OAEP (default, SHA-1 per
+ * 1.4 section 3.6) or PKCS1 v1.5. */
+cf_status core_encrypt(core_req *req, const core_crypto_in *in, core_crypto_out *out);
+cf_status core_decrypt(core_req *req, const core_crypto_in *in, core_crypto_out *out);
+/* Private Key (Sign) / Public or Private Key (Verify): RSA PKCS1 v1.5 or
+ * PSS, ECDSA (DER), from Digital Signature Algorithm or Cryptographic
+ * Algorithm + Hashing Algorithm (+ Padding Method, Salt Length, Mask
+ * Generator Hashing Algorithm). A wrong signature is out->valid false. */
+cf_status core_sign(core_req *req, const core_crypto_in *in, core_crypto_out *out);
+cf_status core_verify(core_req *req, const core_crypto_in *in, core_crypto_out *out);
+/* Symmetric Key: HMAC (Cryptographic Algorithm HMAC-* in the parameters or
+ * as the key's algorithm, any key bytes) or CMAC (Block Cipher Mode CMAC
+ * with an AES, 3DES or Camellia key). MAC Verify compares in constant time. */
+cf_status core_mac(core_req *req, const core_crypto_in *in, core_crypto_out *out);
+cf_status core_mac_verify(core_req *req, const core_crypto_in *in, core_crypto_out *out);
+
+/* Largest RNG Retrieve answer. */
+#define CORE_RNG_MAX 65536
+/* len bytes (1..CORE_RNG_MAX, else CF_ERR_INVALID_FIELD) from the DRBG. */
+cf_status core_rng_retrieve(core_req *req, int32_t len, const uint8_t **out);
+/* Mix the seed into the DRBG (no entropy credited); *out_used = n. */
+cf_status core_rng_seed(core_req *req, const uint8_t *p, size_t n, int32_t *out_used);
+
+typedef struct core_derive_in {
+    uint32_t object_type;             /* KMIP_OBJECT_TYPE_SYMMETRIC_KEY or _SECRET_DATA */
+    const char *const *uids;          /* the derivation key first; a Secret
+                                       * Data after it supplies Derivation Data */
+    size_t n_uids;
+    uint32_t method;                  /* KMIP Derivation Method */
+    const ttlv_item *params;          /* Derivation Parameters structure */
+    const ttlv_item *attrs;           /* canonical attributes of the new object
+                                       * (Cryptographic Length required) */
+} core_derive_in;
+
+/* Derive Key (1.4 section 4.6): PBKDF2, HMAC (HKDF, as PyKMIP), HKDF (2.x),
+ * HASH, NIST800-108-C (HMAC PRF) or ENCRYPT (the derivation data encrypted
+ * with the key and its Cryptographic Parameters). The new object is
+ * registered with a Derivation Base Object link to each source, and each
+ * source receives a Derived Key link to it. */
+cf_status core_derive_key(core_req *req, const core_derive_in *in, core_object **out);
 
 #endif

@@ -4,11 +4,17 @@
 
 #include "core/core.h"
 
+/* From the "Attribute Rules" tables of KMIP 1.4 section 3 and 2.1 section 4. */
 enum core_attr_flags {
     CORE_ATTR_MULTI = 1 << 0,   /* several instances allowed */
     CORE_ATTR_CREATE = 1 << 1,  /* the client may set it when creating/registering */
-    CORE_ATTR_EDIT = 1 << 2,    /* the client may add/modify/delete it later */
+    CORE_ATTR_EDIT = 1 << 2,    /* the client may add it later (Add/Set Attribute) */
     CORE_ATTR_SERVER = 1 << 3,  /* only the server sets it */
+    CORE_ATTR_MODIFY = 1 << 4,  /* "Modifiable by client" */
+    CORE_ATTR_DELETE = 1 << 5,  /* "Deletable by client" */
+    CORE_ATTR_PRE_ACTIVE = 1 << 6,    /* client edits only while Pre-Active */
+    CORE_ATTR_NOT_RETIRED = 1 << 7,   /* client edits only while Pre-Active or Active */
+    CORE_ATTR_UNTIL_REACHED = 1 << 8, /* frozen once its date has passed */
 };
 
 struct core_attr_rule {
@@ -35,5 +41,71 @@ cf_status core_material_aad(cf_arena *a, const char *tenant, const char *uid,
                             const uint8_t **out, size_t *out_len);
 /* Set Last Change Date and obj->updated to now. */
 void core_object_touch(core_object *obj, int64_t now);
+
+/* ------------------- object creation (core_object.c), used by core_keys.c */
+/* A new, unsaved object of this type: the client's attributes (checked
+ * against the rule table, indexed), a fresh uid, the caller as owner, the
+ * state from the Activation Date, and the server's attributes (Initial
+ * Date, Last Change Date, Operation Policy Name "default" when absent). */
+cf_status core_object_new(core_req *req, uint32_t type, const ttlv_item *attrs, core_object **out);
+/* Append a server-set attribute instance at the next free index. */
+cf_status core_object_append_attr(core_req *req, core_object *obj, const char *name,
+                                  const ttlv_item *value);
+/* Append the SHA-256 Digest of p (1.4 section 3.17); key_format 0 for
+ * objects without a Key Block. */
+cf_status core_object_digest(core_req *req, core_object *obj, const uint8_t *p, size_t n,
+                             uint32_t key_format);
+/* Random material for obj's symmetric algorithm (DES parity set). */
+cf_status core_symmetric_material(const core_object *obj, size_t bytes, cf_secret *out);
+/* Insert several new objects in one durable transaction (key pairs), or
+ * update them (ReKey: the old key and the new one). */
+cf_status core_objects_save(core_req *req, core_object *const *objs, const bool *insert, size_t n);
+
+/* --------------------------------------- key pairs (core_keys.c, core_rekey.c) */
+/* Common attributes merged with specific ones (1.4 4.2 precedence). */
+cf_status core_attrs_merge(core_req *req, const ttlv_item *common, const ttlv_item *specific,
+                           ttlv_item **out);
+/* Append Link { type, uid } to obj. */
+cf_status core_object_link(core_req *req, core_object *obj, uint32_t type, const char *uid);
+/* A key pair for the (unsaved) private key object's attributes. */
+cf_status core_pair_generate(core_req *req, const core_object *priv, EVP_PKEY **out);
+/* Algorithm, Length, Domain Parameters, Digest and sealed PKCS#8 / X.509
+ * material of one half of a new pair. */
+cf_status core_pair_fill(core_req *req, core_object *obj, EVP_PKEY *key);
+
+/* ------------------------ key material and Get (core_export.c, core_wrap.c) */
+/* The object structure tag of an Object Type (KMIP_TAG_SYMMETRIC_KEY, ...), 0 if none. */
+uint32_t core_object_tag(uint32_t object_type);
+bool core_format_is_transparent(uint32_t key_format);
+/* Key Material item <-> material in its stored form (see core.h). */
+cf_status core_key_material_item(core_req *req, uint32_t format, const cf_secret *m,
+                                 ttlv_item **out);
+cf_status core_key_material_bytes(const ttlv_item *km, uint32_t format, cf_secret *out);
+/* The plaintext Key Block of obj for material m (stored form) in format. */
+cf_status core_key_block(core_req *req, const core_object *obj, uint32_t format,
+                         const cf_secret *m, ttlv_item **out);
+/* The wrapped Key Block per o->wrap_spec (core_wrap.c). */
+cf_status core_wrap_key_block(core_req *req, const core_object *obj, uint32_t format,
+                              const cf_secret *m, const core_get_opts *o, ttlv_item **out);
+
+/* ---------------------------------- lifecycle (core_lifecycle.c, core_attr.c) */
+enum core_edit_kind { CORE_EDIT_ADD, CORE_EDIT_MODIFY, CORE_EDIT_DELETE };
+/* May the client make this edit of attribute `name` on obj now? The rule
+ * table (read-only, not deletable), "y-" custom names (server-only, 1.4
+ * 3.39), destroyed objects, the state windows of the date attributes and
+ * their order (Process Start >= Activation, Protect Stop <= Deactivation).
+ * old_value: the instance modified, new_value: its new value (or NULL). */
+cf_status core_attr_check_edit(core_req *req, const core_object *obj, const char *name,
+                               size_t len, enum core_edit_kind kind, const ttlv_item *old_value,
+                               const ttlv_item *new_value);
+/* Replace the value of the single instance (index 0) of name, or append it. */
+cf_status core_attr_put(core_req *req, core_object *obj, const char *name, const ttlv_item *value);
+/* Mutable Attribute item of (name, index) in obj, or NULL. */
+ttlv_item *core_attr_item(core_object *obj, const char *name, size_t len, int32_t index);
+
+/* Load obj, check the caller may write it, run fn, apply time transitions,
+ * touch Last Change Date and save; the whole is retried on CF_ERR_CONFLICT. */
+typedef cf_status (*core_edit_fn)(core_req *req, core_object *obj, void *ctx);
+cf_status core_object_edit(core_req *req, const char *uid, core_edit_fn fn, void *ctx);
 
 #endif

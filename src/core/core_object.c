@@ -39,73 +39,70 @@ cf_status core_material_aad(cf_arena *a, const char *tenant, const char *uid,
     return CF_OK;
 }
 
-/* Name Value strings of every Name attribute, for the store's index. */
-static cf_status collect_names(cf_arena *a, const ttlv_item *attrs, const char ***out, size_t *n)
+/* The store row of obj; blob receives its encoded attributes. */
+static cf_status object_row(core_req *req, core_object *obj, cf_buf *blob, store_object *row)
 {
-    unsigned count;
-    const char **names;
-    size_t k = 0;
-
-    core_attr_next_index(attrs, "Name", 4, &count);
-    names = cf_arena_calloc(a, (count ? count : 1) * sizeof *names);
-    if (names == NULL)
-        return CF_ERR_NOMEM;
-    for (const ttlv_item *it = attrs ? attrs->first : NULL; it && k < count; it = it->next) {
-        const char *nm, *text;
-        size_t nl, tl;
-        int32_t idx;
-        const ttlv_item *v;
-        if (!core_attr_parts(it, &nm, &nl, &idx, &v) || nl != 4 || memcmp(nm, "Name", 4) != 0)
-            continue;
-        if (ttlv_get_text(v, KMIP_TAG_NAME_VALUE, &text, &tl) == CF_OK)
-            names[k++] = text;
-    }
-    *out = names;
-    *n = k;
-    return CF_OK;
-}
-
-/* Write obj to the store (insert or revision-checked update) and commit. */
-cf_status core_object_save(core_req *req, core_object *obj, bool insert)
-{
-    cf_buf blob;
-    store_object row;
     const ttlv_item *alg, *len;
     cf_status st;
 
-    cf_buf_init(&blob, stored_limits.max_bytes);
-    memset(&row, 0, sizeof row);
-    if ((st = ttlv_encode(obj->attrs, &blob)) != CF_OK)
-        goto out;
+    memset(row, 0, sizeof *row);
+    if ((st = ttlv_encode(obj->attrs, blob)) != CF_OK)
+        return st;
     alg = core_attr_find(obj, "Cryptographic Algorithm", 0);
     len = core_attr_find(obj, "Cryptographic Length", 0);
-    row.tenant = obj->tenant;
-    row.uid = obj->uid;
-    row.object_type = obj->object_type;
-    row.state = obj->state;
-    row.owner = obj->owner;
-    row.algorithm = alg && alg->type == TTLV_ENUMERATION ? alg->v.u32 : 0;
-    row.length = len && len->type == TTLV_INTEGER ? len->v.i32 : 0;
-    row.created = obj->created;
-    row.updated = obj->updated;
-    row.revision = obj->revision;
-    row.attrs = blob.p;
-    row.attrs_len = blob.len;
-    row.key_format = obj->key_format;
-    row.material = obj->sealed;
-    row.material_len = obj->sealed_len;
-    if ((st = collect_names(req->arena, obj->attrs, (const char ***)&row.names, &row.n_names)))
+    row->tenant = obj->tenant;
+    row->uid = obj->uid;
+    row->object_type = obj->object_type;
+    row->state = obj->state;
+    row->owner = obj->owner;
+    row->algorithm = alg && alg->type == TTLV_ENUMERATION ? alg->v.u32 : 0;
+    row->length = len && len->type == TTLV_INTEGER ? len->v.i32 : 0;
+    row->created = obj->created;
+    row->updated = obj->updated;
+    row->revision = obj->revision;
+    row->attrs = blob->p;
+    row->attrs_len = blob->len;
+    row->key_format = obj->key_format;
+    row->material = obj->sealed;
+    row->material_len = obj->sealed_len;
+    return core_index_entries(req, obj, &row->index, &row->n_index);
+}
+
+#define CORE_SAVE_MAX 4
+
+/* Write objects (insert, or update checked against revision - 1) in one
+ * transaction, committed durably. */
+cf_status core_objects_save(core_req *req, core_object *const *objs, const bool *insert, size_t n)
+{
+    cf_buf blob[CORE_SAVE_MAX];
+    store_object row[CORE_SAVE_MAX];
+    cf_status st = CF_OK;
+
+    if (n == 0 || n > CORE_SAVE_MAX)
+        return CF_ERR_INTERNAL;
+    for (size_t i = 0; i < n; i++)
+        cf_buf_init(&blob[i], stored_limits.max_bytes);
+    for (size_t i = 0; i < n && st == CF_OK; i++)
+        st = object_row(req, objs[i], &blob[i], &row[i]);
+    if (st != CF_OK || (st = store_begin(req->st)) != CF_OK)
         goto out;
-    if ((st = store_begin(req->st)) != CF_OK)
-        goto out;
-    st = insert ? store_object_insert(req->st, &row) : store_object_update(req->st, &row);
+    for (size_t i = 0; i < n && st == CF_OK; i++)
+        st = insert[i] ? store_object_insert(req->st, &row[i])
+                       : store_object_update(req->st, &row[i]);
     if (st == CF_OK)
         st = store_commit(req->st);
     if (st != CF_OK)
         store_rollback(req->st);
 out:
-    cf_buf_free(&blob);
+    for (size_t i = 0; i < n; i++)
+        cf_buf_free(&blob[i]);
     return st;
+}
+
+/* Write obj to the store (insert or revision-checked update) and commit. */
+cf_status core_object_save(core_req *req, core_object *obj, bool insert)
+{
+    return core_objects_save(req, &obj, &insert, 1);
 }
 
 static ttlv_item *attrs_copy_indexed(core_req *req, const ttlv_item *in, cf_status *st);
@@ -137,22 +134,74 @@ static cf_status add_server_attrs(core_req *req, core_object *obj)
     return CF_OK;
 }
 
-static cf_status check_symmetric(core_req *req, const core_object *obj, int32_t *out_bits)
+cf_status core_object_new(core_req *req, uint32_t type, const ttlv_item *attrs, core_object **out)
 {
-    const ttlv_item *alg = core_attr_find(obj, "Cryptographic Algorithm", 0);
-    const ttlv_item *len = core_attr_find(obj, "Cryptographic Length", 0);
-    if (alg == NULL)
-        return core_fail(req, CF_ERR_MISSING, "Cryptographic Algorithm is required");
-    if (len == NULL)
-        return core_fail(req, CF_ERR_MISSING, "Cryptographic Length is required");
-    if (alg->v.u32 != KMIP_CRYPTOGRAPHIC_ALGORITHM_AES)
-        return core_fail(req, CF_ERR_INVALID_FIELD,
-                         "Cryptographic Algorithm %u is not supported for Create", alg->v.u32);
-    if (len->v.i32 != 128 && len->v.i32 != 192 && len->v.i32 != 256)
-        return core_fail(req, CF_ERR_INVALID_FIELD, "AES key length %d is not 128, 192 or 256",
-                         len->v.i32);
-    *out_bits = len->v.i32;
+    core_object *obj;
+    cf_status st = CF_OK;
+
+    *out = NULL;
+    if (req->who->role < CORE_ROLE_WRITER)
+        return core_fail(req, CF_ERR_PERMISSION, "this identity may not create objects");
+    obj = cf_arena_calloc(req->arena, sizeof *obj);
+    if (obj == NULL)
+        return CF_ERR_NOMEM;
+    obj->attrs = attrs_copy_indexed(req, attrs, &st);
+    if (obj->attrs == NULL)
+        return st;
+    if ((st = core_new_uid(req->arena, &obj->uid)) != CF_OK)
+        return st;
+    obj->tenant = req->who->tenant;
+    obj->owner = req->who->id;
+    obj->object_type = type;
+    obj->created = obj->updated = req->now;
+    obj->revision = 1;
+    /* 1.4 section 3.22 item 1: Pre-Active, then the transitions of the
+     * dates already reached (Activation, Deactivation); later ones are
+     * applied when loaded. */
+    obj->state = KMIP_STATE_PRE_ACTIVE;
+    core_object_effective_state(obj, req->now);
+    if ((st = add_server_attrs(req, obj)) != CF_OK)
+        return st;
+    *out = obj;
     return CF_OK;
+}
+
+cf_status core_object_append_attr(core_req *req, core_object *obj, const char *name,
+                                  const ttlv_item *value)
+{
+    unsigned count;
+    int32_t idx = core_attr_next_index(obj->attrs, name, strlen(name), &count);
+    ttlv_item *attr = core_attr_new(req->arena, name, idx, value);
+    if (attr == NULL)
+        return CF_ERR_NOMEM;
+    ttlv_append(obj->attrs, attr);
+    return CF_OK;
+}
+
+/* Digest (1.4 section 3.17): SHA-256 over the Key Material (bytes, or the
+ * TTLV encoding of a structure), the Certificate Value or the Opaque Data
+ * Value as registered; Key Format Type only for keys and secret data. */
+cf_status core_object_digest(core_req *req, core_object *obj, const uint8_t *p, size_t n,
+                             uint32_t key_format)
+{
+    uint8_t d[32];
+    ttlv_item *v = ttlv_new_struct(req->arena, KMIP_TAG_ATTRIBUTE_VALUE);
+    ttlv_item *h = ttlv_new_enum(req->arena, KMIP_TAG_HASHING_ALGORITHM, KMIP_HASHING_ALGORITHM_SHA_256);
+    ttlv_item *dv, *kf = NULL;
+    cf_status st;
+
+    if ((st = crypto_sha256(p, n, d)) != CF_OK)
+        return st;
+    dv = ttlv_new_bytes(req->arena, KMIP_TAG_DIGEST_VALUE, d, sizeof d);
+    if (key_format != 0)
+        kf = ttlv_new_enum(req->arena, KMIP_TAG_KEY_FORMAT_TYPE, key_format);
+    if (!v || !h || !dv || (key_format != 0 && !kf))
+        return CF_ERR_NOMEM;
+    ttlv_append(v, h);
+    ttlv_append(v, dv);
+    if (kf)
+        ttlv_append(v, kf);
+    return core_object_append_attr(req, obj, "Digest", v);
 }
 
 cf_status core_object_seal(core_req *req, core_object *obj, const cf_secret *key)
@@ -176,36 +225,61 @@ cf_status core_object_seal(core_req *req, core_object *obj, const cf_secret *key
     return st;
 }
 
+/* Algorithm and length of a symmetric key to create, checked against what
+ * Coffre (and this OpenSSL) can make; *out_bytes of random to draw. */
+static cf_status check_symmetric(core_req *req, const core_object *obj, size_t *out_bytes)
+{
+    const ttlv_item *alg = core_attr_find(obj, "Cryptographic Algorithm", 0);
+    const ttlv_item *len = core_attr_find(obj, "Cryptographic Length", 0);
+    const char *why = NULL;
+    if (alg == NULL)
+        return core_fail(req, CF_ERR_MISSING, "Cryptographic Algorithm is required");
+    if (len == NULL)
+        return core_fail(req, CF_ERR_MISSING, "Cryptographic Length is required");
+    if (crypto_sym_check(alg->v.u32, len->v.i32, out_bytes, &why) != CF_OK)
+        return core_fail(req, CF_ERR_INVALID_FIELD, "Cryptographic Algorithm %u, length %d: %s",
+                         alg->v.u32, len->v.i32, why);
+    return CF_OK;
+}
+
+/* DES keys carry odd parity in the low bit of each byte (FIPS 46-3). */
+static void des_set_parity(uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = p[i] >> 1, ones = 0;
+        for (unsigned b = v; b; b >>= 1)
+            ones += b & 1;
+        p[i] = (uint8_t)((v << 1) | ((ones & 1) ? 0 : 1));
+    }
+}
+
+/* New symmetric key material for obj's algorithm (and length in bytes). */
+cf_status core_symmetric_material(const core_object *obj, size_t bytes, cf_secret *out)
+{
+    const ttlv_item *alg = core_attr_find(obj, "Cryptographic Algorithm", 0);
+    cf_status st = crypto_random_secret(bytes, out);
+    if (st == CF_OK && alg && (alg->v.u32 == KMIP_CRYPTOGRAPHIC_ALGORITHM__3DES ||
+                               alg->v.u32 == KMIP_CRYPTOGRAPHIC_ALGORITHM_DES))
+        des_set_parity(out->p, out->len);
+    return st;
+}
+
 cf_status core_create_symmetric_key(core_req *req, const ttlv_item *attrs, core_object **out)
 {
     core_object *obj;
     cf_secret key = {0};
-    const ttlv_item *act;
-    int32_t bits = 0;
-    cf_status st = CF_OK;
+    size_t bytes = 0;
+    cf_status st;
 
     *out = NULL;
-    obj = cf_arena_calloc(req->arena, sizeof *obj);
-    if (obj == NULL)
-        return CF_ERR_NOMEM;
-    obj->attrs = attrs_copy_indexed(req, attrs, &st);
-    if (obj->attrs == NULL)
+    if ((st = core_object_new(req, KMIP_OBJECT_TYPE_SYMMETRIC_KEY, attrs, &obj)) != CF_OK)
         return st;
-    if ((st = check_symmetric(req, obj, &bits)) != CF_OK)
+    if ((st = check_symmetric(req, obj, &bytes)) != CF_OK)
         return st;
-    if ((st = core_new_uid(req->arena, &obj->uid)) != CF_OK)
-        return st;
-    obj->tenant = req->who->tenant;
-    obj->owner = req->who->id;
-    obj->object_type = KMIP_OBJECT_TYPE_SYMMETRIC_KEY;
     obj->key_format = KMIP_KEY_FORMAT_TYPE_RAW;
-    obj->created = obj->updated = req->now;
-    obj->revision = 1;
-    act = core_attr_find(obj, "Activation Date", 0);
-    obj->state = (act && act->v.i64 <= req->now) ? KMIP_STATE_ACTIVE : KMIP_STATE_PRE_ACTIVE;
-    if ((st = add_server_attrs(req, obj)) != CF_OK)
+    if ((st = core_symmetric_material(obj, bytes, &key)) != CF_OK)
         goto out;
-    if ((st = crypto_random_secret((size_t)bits / 8, &key)) != CF_OK)
+    if ((st = core_object_digest(req, obj, key.p, key.len, obj->key_format)) != CF_OK)
         goto out;
     if ((st = core_object_seal(req, obj, &key)) != CF_OK)
         goto out;
@@ -301,6 +375,7 @@ cf_status core_object_load(core_req *req, const char *uid, core_object **out)
     obj->sealed = row.material;
     obj->sealed_len = row.material_len;
     obj->key_format = row.key_format;
+    core_object_effective_state(obj, req->now); /* dates reached since the last write */
     *out = obj;
     return CF_OK;
 }
@@ -315,6 +390,8 @@ cf_status core_object_material(core_req *req, const core_object *obj, cf_secret 
     out->len = 0;
     if (req->who->role < CORE_ROLE_WRITER)
         return core_fail(req, CF_ERR_PERMISSION, "this identity may not read key material");
+    if (core_state_is_destroyed(obj->state))
+        return core_fail(req, CF_ERR_DESTROYED, "the object is destroyed");
     if (obj->state != KMIP_STATE_PRE_ACTIVE && obj->state != KMIP_STATE_ACTIVE)
         return core_fail(req, CF_ERR_STATE, "the object's state does not allow Get");
     if (obj->sealed == NULL)
@@ -388,8 +465,8 @@ static cf_status attr_add_once(core_req *req, const char *uid, const char *name,
         return st;
     if (req->who->role < CORE_ROLE_WRITER)
         return core_fail(req, CF_ERR_PERMISSION, "this identity may not modify objects");
-    if (obj->state == KMIP_STATE_DESTROYED || obj->state == KMIP_STATE_DESTROYED_COMPROMISED)
-        return core_fail(req, CF_ERR_STATE, "the object is destroyed");
+    if ((st = core_attr_check_edit(req, obj, name, nl, CORE_EDIT_ADD, NULL, value)))
+        return st; /* destroyed objects, state windows of the dates */
     idx = core_attr_next_index(obj->attrs, name, nl, &count);
     if (count > 0 && r != NULL && !(r->flags & CORE_ATTR_MULTI))
         return core_fail(req, CF_ERR_EXISTS, "attribute '%s' already exists", name);

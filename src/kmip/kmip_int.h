@@ -52,6 +52,31 @@ cf_status kmip_op_get(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
 cf_status kmip_op_get_attributes(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
 cf_status kmip_op_get_attribute_list(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
 cf_status kmip_op_add_attribute(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+/* kmip_ops_register.c */
+cf_status kmip_op_register(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_create_key_pair(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_rekey(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_rekey_key_pair(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+/* kmip_ops_lifecycle.c */
+cf_status kmip_op_activate(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_revoke(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_destroy(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_modify_attribute(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_delete_attribute(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_set_attribute(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+/* kmip_ops_locate.c */
+cf_status kmip_op_locate(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+
+/* kmip_ops_crypto.c */
+cf_status kmip_op_encrypt(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_decrypt(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_sign(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_signature_verify(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_mac(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_mac_verify(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_derive_key(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_rng_retrieve(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_rng_seed(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
 
 /* The Unique Identifier of a request payload, or the ID placeholder. */
 cf_status kmip_payload_uid(kmip_op *op, const ttlv_item *payload, const char **out);

@@ -56,7 +56,10 @@ static void write_header(ttlv_writer *w, uint16_t ver, unsigned batch_count)
 /* Result Reason for a status, limited to values the version defines. */
 static uint32_t result_reason(cf_status st, uint16_t ver)
 {
-    uint32_t r = cf_status_info(st)->kmip_reason;
+    const struct cf_status_info *si = cf_status_info(st);
+    uint32_t r = si->kmip_reason;
+    if (ver >= KMIP_V(2, 0) && si->kmip2_reason != 0)
+        return si->kmip2_reason; /* 2.x reasons (2.1 section 11.46) */
     if (ver < KMIP_V(1, 4) && (r == 0x16 || r == 0x17 || r == 0x18))
         return r == 0x18 ? KMIP_RESULT_REASON_INVALID_FIELD : KMIP_RESULT_REASON_PERMISSION_DENIED;
     return r;

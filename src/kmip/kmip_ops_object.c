@@ -19,6 +19,8 @@ cf_status kmip_op_create(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
 
     if (ttlv_get_enum(pl, KMIP_TAG_OBJECT_TYPE, &type) != CF_OK)
         return core_fail(op->req, CF_ERR_MISSING, "Object Type missing");
+    /* 1.4 4.1: Create makes Symmetric Keys (and Templates, deprecated);
+     * key pairs have their own operation. */
     if (type != KMIP_OBJECT_TYPE_SYMMETRIC_KEY)
         return core_fail(op->req, CF_ERR_INVALID_FIELD, "Create makes Symmetric Keys only");
     wire = ttlv_child(pl, op->ver >= KMIP_V(2, 0) ? KMIP_TAG_ATTRIBUTES : KMIP_TAG_TEMPLATE_ATTRIBUTE);
@@ -36,68 +38,84 @@ cf_status kmip_op_create(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
 }
 
 /* -------------------------------------------------------------------- Get */
-static cf_status get_check_request(kmip_op *op, const ttlv_item *pl, uint32_t *format)
+/* The object's attribute instances named by the Key Wrapping
+ * Specification's Attribute Names (1.x), to wrap with the key. */
+static cf_status wrap_attrs(kmip_op *op, const core_object *obj, const ttlv_item *spec,
+                            ttlv_item **out)
 {
-    cf_status st = ttlv_get_enum(pl, KMIP_TAG_KEY_FORMAT_TYPE, format);
-    if (st == CF_ERR_MISSING)
-        *format = KMIP_KEY_FORMAT_TYPE_RAW;
-    else if (st != CF_OK)
-        return core_fail(op->req, CF_ERR_INVALID_FIELD, "invalid Key Format Type");
-    if (*format != KMIP_KEY_FORMAT_TYPE_RAW &&
-        *format != KMIP_KEY_FORMAT_TYPE_TRANSPARENT_SYMMETRIC_KEY)
-        return core_fail(op->req, CF_ERR_FORMAT, "Key Format Type %u is not available", *format);
-    if (ttlv_child(pl, KMIP_TAG_KEY_WRAPPING_SPECIFICATION) != NULL)
-        return core_fail(op->req, CF_ERR_UNSUPPORTED, "Key Wrapping Specification is not supported yet");
-    if (ttlv_child(pl, KMIP_TAG_KEY_COMPRESSION_TYPE) != NULL)
-        return core_fail(op->req, CF_ERR_UNSUPPORTED, "Key Compression Type applies to EC keys");
+    const ttlv_item *first = ttlv_child(spec, KMIP_TAG_ATTRIBUTE_NAME);
+    ttlv_item *all, *list;
+    cf_status st;
+
+    *out = NULL;
+    if (first == NULL)
+        return CF_OK;
+    if (op->ver >= KMIP_V(2, 0))
+        return core_fail(op->req, CF_ERR_UNSUPPORTED, "wrapping attributes is not supported in 2.x");
+    if ((st = core_object_attributes(op->req, obj, &all)) != CF_OK)
+        return st;
+    if ((list = ttlv_new_struct(op->a, KMIP_TAG_ATTRIBUTES)) == NULL)
+        return CF_ERR_NOMEM;
+    for (const ttlv_item *n = first; n; n = ttlv_next_same(n)) {
+        if (n->type != TTLV_TEXT_STRING)
+            return core_fail(op->req, CF_ERR_INVALID_FIELD, "Attribute Name is not a Text String");
+        for (const ttlv_item *a = all->first; a; a = a->next) {
+            const char *an;
+            size_t al;
+            int32_t idx;
+            const ttlv_item *v;
+            ttlv_item *c;
+            if (!core_attr_parts(a, &an, &al, &idx, &v) || al != n->v.s.len ||
+                memcmp(an, n->v.s.p, al) != 0)
+                continue;
+            if ((c = ttlv_clone(op->a, a)) == NULL)
+                return CF_ERR_NOMEM;
+            ttlv_append(list, c);
+        }
+    }
+    *out = list;
     return CF_OK;
 }
 
-static void write_key_block(ttlv_writer *w, const core_object *obj, uint32_t format,
-                            const cf_secret *key)
+static cf_status get_opts(kmip_op *op, const ttlv_item *pl, core_get_opts *o)
 {
-    const ttlv_item *alg = core_attr_find(obj, "Cryptographic Algorithm", 0);
-    const ttlv_item *len = core_attr_find(obj, "Cryptographic Length", 0);
-    ttlv_w_begin(w, KMIP_TAG_KEY_BLOCK);
-    ttlv_w_enum(w, KMIP_TAG_KEY_FORMAT_TYPE, format);
-    ttlv_w_begin(w, KMIP_TAG_KEY_VALUE);
-    if (format == KMIP_KEY_FORMAT_TYPE_RAW) {
-        ttlv_w_bytes(w, KMIP_TAG_KEY_MATERIAL, key->p, key->len);
-    } else {
-        ttlv_w_begin(w, KMIP_TAG_KEY_MATERIAL);
-        ttlv_w_bytes(w, KMIP_TAG_KEY, key->p, key->len);
-        ttlv_w_end(w);
-    }
-    ttlv_w_end(w);
-    if (alg)
-        ttlv_w_enum(w, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, alg->v.u32);
-    if (len)
-        ttlv_w_int(w, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, len->v.i32);
-    ttlv_w_end(w);
+    const ttlv_item *kwt = ttlv_child(pl, KMIP_TAG_KEY_WRAP_TYPE);
+    memset(o, 0, sizeof *o);
+    if (ttlv_get_enum(pl, KMIP_TAG_KEY_FORMAT_TYPE, &o->key_format) == CF_ERR_INVALID_FIELD ||
+        ttlv_get_enum(pl, KMIP_TAG_KEY_COMPRESSION_TYPE, &o->key_compression) ==
+            CF_ERR_INVALID_FIELD)
+        return core_fail(op->req, CF_ERR_INVALID_FIELD, "malformed Key Format or Compression Type");
+    o->wrap_spec = ttlv_child(pl, KMIP_TAG_KEY_WRAPPING_SPECIFICATION);
+    if (o->wrap_spec && o->wrap_spec->type != TTLV_STRUCTURE)
+        return core_fail(op->req, CF_ERR_INVALID_FIELD, "malformed Key Wrapping Specification");
+    if (kwt && kwt->type != TTLV_ENUMERATION)
+        return core_fail(op->req, CF_ERR_INVALID_FIELD, "malformed Key Wrap Type");
+    o->not_wrapped = kwt && kwt->v.u32 == KMIP_KEY_WRAP_TYPE_NOT_WRAPPED;
+    return CF_OK;
 }
 
 cf_status kmip_op_get(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
 {
     const char *uid;
-    uint32_t format;
+    core_get_opts o;
     core_object *obj;
-    cf_secret key = {0};
+    ttlv_item *item, *wa = NULL;
     cf_status st;
 
     if ((st = kmip_payload_uid(op, pl, &uid)) != CF_OK)
         return st;
-    if ((st = get_check_request(op, pl, &format)) != CF_OK)
+    if ((st = get_opts(op, pl, &o)) != CF_OK)
         return st;
     if ((st = core_object_load(op->req, uid, &obj)) != CF_OK)
         return st;
-    if ((st = core_object_material(op->req, obj, &key)) != CF_OK)
+    if (o.wrap_spec && (st = wrap_attrs(op, obj, o.wrap_spec, &wa)) != CF_OK)
+        return st;
+    o.wrap_attrs = wa;
+    if ((st = core_object_get(op->req, obj, &o, &item)) != CF_OK)
         return st;
     ttlv_w_enum(w, KMIP_TAG_OBJECT_TYPE, obj->object_type);
     ttlv_w_cstr(w, KMIP_TAG_UNIQUE_IDENTIFIER, obj->uid);
-    ttlv_w_begin(w, KMIP_TAG_SYMMETRIC_KEY);
-    write_key_block(w, obj, format, &key);
-    ttlv_w_end(w);
-    cf_secret_free(&key);
+    ttlv_w_item(w, item);
     op->new_placeholder = obj->uid;
     return CF_OK;
 }

@@ -52,6 +52,17 @@ cf_status store_object_count(store *s, const char *tenant, int64_t *out)
     return s->ops->object_count(s, tenant, out);
 }
 
+cf_status store_object_find(store *s, const store_query *q, cf_arena *a,
+                            const char ***out_uids, size_t *out_n, int64_t *out_total)
+{
+    *out_uids = NULL;
+    *out_n = 0;
+    *out_total = 0;
+    if (q == NULL || q->tenant == NULL || q->offset < 0 || (q->n_crit && q->crit == NULL))
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->object_find(s, q, a, out_uids, out_n, out_total);
+}
+
 cf_status store_meta_get(store *s, const char *key, cf_arena *a, const uint8_t **out,
                          size_t *out_len)
 {

@@ -6,10 +6,11 @@
  * a struct of function pointers (store_int.h) chosen by the URI given to
  * store_open, so the core never sees SQL.
  *
- * Rows are always addressed by (tenant, uid): there is no call that reads
- * across tenants. The store treats attributes and key material as opaque
- * blobs (the core encodes attributes as TTLV and seals material under the
- * keyring); it indexes the few columns needed to find objects quickly.
+ * Rows are always addressed by (tenant, uid), and searches by tenant: there
+ * is no call that reads across tenants. The store treats attributes and key
+ * material as opaque blobs (the core encodes attributes as TTLV and seals
+ * material under the keyring); to find objects it keeps a few columns and an
+ * attribute index whose entries the core derives from the attributes.
  *
  * Durability: store_commit returns only once the transaction is durable
  * (SQLite: WAL with synchronous=FULL), so a client is never answered before
@@ -22,6 +23,7 @@
 #ifndef CF_STORE_H
 #define CF_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,9 +48,25 @@ typedef struct store_object {
     uint32_t key_format;      /* KMIP Key Format Type of the sealed material, 0 if none */
     const uint8_t *material;  /* sealed, opaque; NULL when the object has none */
     size_t material_len;
-    const char *const *names; /* Name values, indexed for lookups */
-    size_t n_names;
+    const struct store_index_entry *index; /* searchable attribute values */
+    size_t n_index;
 } store_object;
+
+/*
+ * The attribute index: one entry per searchable value of an attribute
+ * instance, given by the core with each insert/update (the store cannot read
+ * the opaque attribute blob) and replaced in the same transaction as the
+ * object row, so a search never sees an object and a stale index together.
+ * An entry has an integer part, a byte part, or both (a Link: its type and
+ * the linked uid). store_object_get does not return the entries.
+ */
+typedef struct store_index_entry {
+    const char *name;        /* attribute name, e.g. "Name", "x-Owner" */
+    bool has_int;
+    int64_t ival;            /* Integer, Enumeration, Date-Time, Boolean, ... */
+    const uint8_t *text;     /* Text/Byte String bytes, NULL if none */
+    size_t text_len;
+} store_index_entry;
 
 /* uri: "sqlite:PATH" or a plain path (SQLite). Creates the schema if needed. */
 cf_status store_open(const char *uri, store **out);
@@ -68,6 +86,73 @@ cf_status store_object_get(store *s, const char *tenant, const char *uid, cf_are
 cf_status store_object_delete(store *s, const char *tenant, const char *uid);
 /* Number of objects in a tenant (for tests, metrics). */
 cf_status store_object_count(store *s, const char *tenant, int64_t *out);
+
+/* -------------------------------------------------------------- search */
+
+/* What a criterion looks at: an indexed attribute (by name) or one of the
+ * object row's own columns. */
+typedef enum store_field {
+    STORE_FIELD_ATTR = 0,     /* entries of the attribute index named `name` */
+    STORE_FIELD_UID,          /* text part only */
+    STORE_FIELD_OBJECT_TYPE,  /* integer part only */
+    STORE_FIELD_STATE,        /* integer part only */
+} store_field;
+
+typedef enum store_int_op {
+    STORE_INT_ANY = 0,        /* no condition on the integer part */
+    STORE_INT_EQ,             /* ival = lo */
+    STORE_INT_NE,             /* ival <> lo */
+    STORE_INT_RANGE,          /* lo <= ival <= hi */
+    STORE_INT_MASK,           /* (ival & lo) = lo: every bit of lo is set */
+} store_int_op;
+
+typedef enum store_text_op {
+    STORE_TEXT_ANY = 0,       /* no condition on the byte part */
+    STORE_TEXT_EQ,            /* bytes equal */
+    STORE_TEXT_PREFIX,        /* starts with text */
+    STORE_TEXT_SUFFIX,        /* ends with text */
+} store_text_op;
+
+/*
+ * One criterion. For STORE_FIELD_ATTR it holds when some index entry of that
+ * name satisfies both parts (the same entry: a Link's type and uid match
+ * together); with `negate`, when NO entry of that name satisfies them
+ * (objects without the attribute included). For a column, when the column
+ * satisfies the parts (negated with `negate`).
+ */
+typedef struct store_criterion {
+    store_field field;
+    const char *name;
+    bool negate;
+    store_int_op int_op;
+    int64_t lo, hi;
+    store_text_op text_op;
+    const uint8_t *text;
+    size_t text_len;
+} store_criterion;
+
+/* Every criterion must hold (AND). Results are only ever from one tenant. */
+typedef struct store_query {
+    const char *tenant;
+    const char *owner;        /* non-NULL: only objects this identity owns */
+    const store_criterion *crit;
+    size_t n_crit;
+    int64_t offset;           /* matching objects to skip, >= 0 */
+    int64_t limit;            /* most uids to return; < 0: no limit */
+} store_query;
+
+/*
+ * Unique Identifiers of the objects matching q, newest first (descending
+ * creation, KMIP 2.0 section 6.1.27; a stable order for paging), after
+ * skipping q->offset and at most q->limit of them, in the arena
+ * (*out_uids[i] are NUL-terminated). *out_total is the number of matching
+ * objects before offset and limit. The back end answers from its indexes:
+ * the cost follows the number of candidates of the most selective
+ * criterion, not the number of objects. Errors: CF_ERR_INVALID_FIELD for a
+ * malformed query, CF_ERR_NOMEM, CF_ERR_STORE.
+ */
+cf_status store_object_find(store *s, const store_query *q, cf_arena *a,
+                            const char ***out_uids, size_t *out_n, int64_t *out_total);
 
 /* Small cluster-wide metadata (wrapped KEKs, schema version, ...). */
 cf_status store_meta_get(store *s, const char *key, cf_arena *a, const uint8_t **out,

@@ -16,6 +16,8 @@ struct store_ops {
                             store_object *out);
     cf_status (*object_delete)(store *s, const char *tenant, const char *uid);
     cf_status (*object_count)(store *s, const char *tenant, int64_t *out);
+    cf_status (*object_find)(store *s, const store_query *q, cf_arena *a,
+                             const char ***out_uids, size_t *out_n, int64_t *out_total);
     cf_status (*meta_get)(store *s, const char *key, cf_arena *a, const uint8_t **out,
                           size_t *out_len);
     cf_status (*meta_insert)(store *s, const char *key, const uint8_t *val, size_t len);
@@ -27,5 +29,10 @@ struct store {
 };
 
 cf_status store_sqlite_open(const char *path, store **out);
+
+/* SQLite back end, shared by store_sqlite.c and store_sqlite_find.c. */
+struct sqlite3;
+cf_status store_sqlite_find(struct sqlite3 *db, const store_query *q, cf_arena *a,
+                            const char ***out_uids, size_t *out_n, int64_t *out_total);
 
 #endif

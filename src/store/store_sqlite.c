@@ -6,10 +6,26 @@
  * synchronous=FULL: a commit is fsync'd before it returns, so an answered
  * request is durable. Concurrent writers from other workers wait on the
  * busy timeout. Every statement is prepared once per connection and reset
- * after use. Schema changes are versioned in meta('schema_version').
+ * after use.
+ *
+ * Schema: meta('schema_version') says which version a database holds. A new
+ * database gets the current schema at once; an older one is brought forward
+ * by the steps of `migrations`, each in the same transaction as the version
+ * bump (every connection opening the database runs this under BEGIN
+ * IMMEDIATE, so exactly one of them migrates).
+ *
+ * Search: object_index holds one row per searchable attribute value (the
+ * core derives them: store.h), keyed by the object's rowid and rewritten in
+ * the transaction that writes the object. store_object_find
+ * (store_sqlite_find.c) builds one statement: the most selective criterion
+ * drives through an index on (tenant, name, value), every other one is a
+ * correlated EXISTS probing (oid, name), so the cost follows the candidates
+ * rather than the objects. Values are always bound, never spliced into SQL.
  */
 #include "store/store_int.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,13 +33,16 @@
 
 #include "util/log.h"
 
-#define SCHEMA_VERSION "1"
+#define SCHEMA_VERSION 2
 
-static const char *const schema_sql =
+static const char *const meta_sql =
     "CREATE TABLE IF NOT EXISTS meta("
     "  k TEXT PRIMARY KEY NOT NULL,"
-    "  v BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS objects("
+    "  v BLOB NOT NULL);";
+
+/* The current schema, for a new database. */
+static const char *const schema_sql =
+    "CREATE TABLE objects("
     "  id INTEGER PRIMARY KEY,"
     "  tenant TEXT NOT NULL,"
     "  uid TEXT NOT NULL,"
@@ -39,16 +58,32 @@ static const char *const schema_sql =
     "  key_format INTEGER NOT NULL,"
     "  material BLOB,"
     "  UNIQUE(tenant, uid));"
-    "CREATE INDEX IF NOT EXISTS objects_state ON objects(tenant, state);"
-    "CREATE INDEX IF NOT EXISTS objects_owner ON objects(tenant, owner);"
-    "CREATE INDEX IF NOT EXISTS objects_type ON objects(tenant, object_type, algorithm);"
-    "CREATE TABLE IF NOT EXISTS object_names("
+    "CREATE INDEX objects_state ON objects(tenant, state);"
+    "CREATE INDEX objects_owner ON objects(tenant, owner);"
+    "CREATE INDEX objects_type ON objects(tenant, object_type, algorithm);"
+    /* tval is always a BLOB (bound so), so that comparisons are bytewise. */
+    "CREATE TABLE object_index("
+    "  oid INTEGER NOT NULL REFERENCES objects(id) ON DELETE CASCADE,"
     "  tenant TEXT NOT NULL,"
     "  name TEXT NOT NULL,"
-    "  uid TEXT NOT NULL,"
-    "  PRIMARY KEY(tenant, name, uid)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS object_names_uid ON object_names(tenant, uid);"
-    "INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '" SCHEMA_VERSION "');";
+    "  ival INTEGER,"
+    "  tval BLOB);"
+    "CREATE INDEX object_index_oid ON object_index(oid, name);"
+    "CREATE INDEX object_index_text ON object_index(tenant, name, tval, ival, oid)"
+    "  WHERE tval IS NOT NULL;"
+    "CREATE INDEX object_index_int ON object_index(tenant, name, ival, oid)"
+    "  WHERE ival IS NOT NULL;";
+
+/* Upgrade steps: `sql` brings a database at version `from` to from + 1.
+ * Version 1 (object_names) cannot be upgraded here: the attribute index is
+ * derived from the attribute blobs, which only the core can read; there
+ * were no deployments of it. */
+static const struct migration {
+    int from;
+    const char *sql;
+} migrations[] = {
+    {0, NULL},
+};
 
 enum stmt_id {
     ST_BEGIN,
@@ -59,8 +94,9 @@ enum stmt_id {
     ST_GET,
     ST_DELETE,
     ST_COUNT,
-    ST_NAMES_DELETE,
-    ST_NAMES_INSERT,
+    ST_INDEX_DELETE,
+    ST_INDEX_DELETE_UID,
+    ST_INDEX_INSERT,
     ST_META_GET,
     ST_META_INSERT,
     ST_COUNT_OF_STMTS
@@ -76,13 +112,16 @@ static const char *const stmt_sql[ST_COUNT_OF_STMTS] = {
     [ST_UPDATE] = "UPDATE objects SET object_type = ?3, state = ?4, owner = ?5, algorithm = ?6,"
                   " length = ?7, updated = ?9, revision = ?10, attrs = ?11, material = ?12,"
                   " key_format = ?13"
-                  " WHERE tenant = ?1 AND uid = ?2 AND revision = ?10 - 1",
+                  " WHERE tenant = ?1 AND uid = ?2 AND revision = ?10 - 1 RETURNING id",
     [ST_GET] = "SELECT object_type, state, owner, algorithm, length, created, updated,"
                " revision, attrs, material, key_format FROM objects WHERE tenant = ?1 AND uid = ?2",
     [ST_DELETE] = "DELETE FROM objects WHERE tenant = ?1 AND uid = ?2",
     [ST_COUNT] = "SELECT count(*) FROM objects WHERE tenant = ?1",
-    [ST_NAMES_DELETE] = "DELETE FROM object_names WHERE tenant = ?1 AND uid = ?2",
-    [ST_NAMES_INSERT] = "INSERT OR IGNORE INTO object_names(tenant, name, uid) VALUES(?1, ?2, ?3)",
+    [ST_INDEX_DELETE] = "DELETE FROM object_index WHERE oid = ?1",
+    [ST_INDEX_DELETE_UID] = "DELETE FROM object_index WHERE oid ="
+                            " (SELECT id FROM objects WHERE tenant = ?1 AND uid = ?2)",
+    [ST_INDEX_INSERT] = "INSERT INTO object_index(oid, tenant, name, ival, tval)"
+                        " VALUES(?1, ?2, ?3, ?4, ?5)",
     [ST_META_GET] = "SELECT v FROM meta WHERE k = ?1",
     [ST_META_INSERT] = "INSERT INTO meta(k, v) VALUES(?1, ?2)",
 };
@@ -196,47 +235,63 @@ static int bind_object(sqlite3_stmt *st, const store_object *o)
     return rc;
 }
 
-static cf_status sq_names_replace(struct store_sqlite *s, const store_object *o)
+/* Replace the index rows of object `oid` by o's entries. */
+static cf_status sq_index_replace(struct store_sqlite *s, int64_t oid, const store_object *o)
 {
-    sqlite3_stmt *st = sq_stmt(s, ST_NAMES_DELETE);
+    sqlite3_stmt *st = sq_stmt(s, ST_INDEX_DELETE);
     int rc;
     if (st == NULL)
         return CF_ERR_STORE;
-    bind_text(st, 1, o->tenant);
-    bind_text(st, 2, o->uid);
+    sqlite3_bind_int64(st, 1, oid);
     rc = sqlite3_step(st);
     sq_done(st);
     if (rc != SQLITE_DONE)
-        return sq_error(s, rc, "names delete");
-    if ((st = sq_stmt(s, ST_NAMES_INSERT)) == NULL)
+        return sq_error(s, rc, "index delete");
+    if ((st = sq_stmt(s, ST_INDEX_INSERT)) == NULL)
         return CF_ERR_STORE;
-    for (size_t i = 0; i < o->n_names; i++) {
-        bind_text(st, 1, o->tenant);
-        bind_text(st, 2, o->names[i]);
-        bind_text(st, 3, o->uid);
-        rc = sqlite3_step(st);
+    for (size_t i = 0; i < o->n_index; i++) {
+        const store_index_entry *e = &o->index[i];
+        if (e->name == NULL || (!e->has_int && e->text == NULL))
+            continue;
+        rc = sqlite3_bind_int64(st, 1, oid);
+        if (rc == SQLITE_OK) rc = bind_text(st, 2, o->tenant);
+        if (rc == SQLITE_OK) rc = bind_text(st, 3, e->name);
+        if (rc == SQLITE_OK)
+            rc = e->has_int ? sqlite3_bind_int64(st, 4, e->ival) : sqlite3_bind_null(st, 4);
+        if (rc == SQLITE_OK) rc = bind_blob(st, 5, e->text, e->text_len);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(st);
         sq_done(st);
         if (rc != SQLITE_DONE)
-            return sq_error(s, rc, "names insert");
+            return sq_error(s, rc, "index insert");
     }
     return CF_OK;
 }
 
+/* INSERT, or UPDATE ... RETURNING id (no row: the revision moved on). */
 static cf_status sq_write_object(struct store_sqlite *s, enum stmt_id id, const store_object *o)
 {
     sqlite3_stmt *st = sq_stmt(s, id);
+    int64_t oid = 0;
     int rc;
     if (st == NULL)
         return CF_ERR_STORE;
     rc = bind_object(st, o);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st);
+    if (id == ST_UPDATE && rc == SQLITE_ROW) {
+        oid = sqlite3_column_int64(st, 0);
+        rc = sqlite3_step(st);
+    } else if (id == ST_UPDATE && rc == SQLITE_DONE) {
+        sq_done(st);
+        return CF_ERR_CONFLICT;
+    }
     sq_done(st);
     if (rc != SQLITE_DONE)
         return sq_error(s, rc, stmt_sql[id]);
-    if (id == ST_UPDATE && sqlite3_changes(s->db) != 1)
-        return CF_ERR_CONFLICT;
-    return sq_names_replace(s, o);
+    if (id == ST_INSERT)
+        oid = sqlite3_last_insert_rowid(s->db);
+    return sq_index_replace(s, oid, o);
 }
 
 static cf_status sq_object_insert(store *base, const store_object *o)
@@ -310,11 +365,10 @@ out:
     return ret;
 }
 
-static cf_status sq_object_delete(store *base, const char *tenant, const char *uid)
+static cf_status sq_exec_uid(struct store_sqlite *s, enum stmt_id id, const char *tenant,
+                             const char *uid)
 {
-    struct store_sqlite *s = sq(base);
-    sqlite3_stmt *st = sq_stmt(s, ST_DELETE);
-    store_object none = {.tenant = tenant, .uid = uid};
+    sqlite3_stmt *st = sq_stmt(s, id);
     int rc;
     if (st == NULL)
         return CF_ERR_STORE;
@@ -322,11 +376,20 @@ static cf_status sq_object_delete(store *base, const char *tenant, const char *u
     bind_text(st, 2, uid);
     rc = sqlite3_step(st);
     sq_done(st);
-    if (rc != SQLITE_DONE)
-        return sq_error(s, rc, "object delete");
-    if (sqlite3_changes(s->db) != 1)
-        return CF_ERR_NOT_FOUND;
-    return sq_names_replace(s, &none);
+    return rc == SQLITE_DONE ? CF_OK : sq_error(s, rc, stmt_sql[id]);
+}
+
+static cf_status sq_object_delete(store *base, const char *tenant, const char *uid)
+{
+    struct store_sqlite *s = sq(base);
+    cf_status st;
+    /* Index rows first (explicitly: the foreign key's cascade would do it,
+     * but the order must not depend on the foreign_keys pragma). */
+    if ((st = sq_exec_uid(s, ST_INDEX_DELETE_UID, tenant, uid)) != CF_OK)
+        return st;
+    if ((st = sq_exec_uid(s, ST_DELETE, tenant, uid)) != CF_OK)
+        return st;
+    return sqlite3_changes(s->db) == 1 ? CF_OK : CF_ERR_NOT_FOUND;
 }
 
 static cf_status sq_object_count(store *base, const char *tenant, int64_t *out)
@@ -381,6 +444,93 @@ static cf_status sq_meta_insert(store *base, const char *key, const uint8_t *val
     return rc == SQLITE_DONE ? CF_OK : sq_error(s, rc, "meta insert");
 }
 
+static cf_status sq_object_find(store *base, const store_query *q, cf_arena *a,
+                                const char ***out_uids, size_t *out_n, int64_t *out_total)
+{
+    return store_sqlite_find(sq(base)->db, q, a, out_uids, out_n, out_total);
+}
+
+/* ------------------------------------------------------------------ schema */
+
+static int sq_exec(struct store_sqlite *s, const char *sql)
+{
+    char *err = NULL;
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
+    if (rc != SQLITE_OK)
+        CF_LOGE("sqlite schema: %s", err ? err : sqlite3_errmsg(s->db));
+    sqlite3_free(err);
+    return rc;
+}
+
+/* The database's schema version, 0 for a new database. */
+static cf_status sq_schema_version(struct store_sqlite *s, int *out)
+{
+    sqlite3_stmt *st = sq_stmt(s, ST_META_GET);
+    int rc;
+    *out = 0;
+    if (st == NULL)
+        return CF_ERR_STORE;
+    bind_text(st, 1, "schema_version");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int(st, 0);
+    sq_done(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? CF_OK : sq_error(s, rc, "schema version");
+}
+
+static cf_status sq_schema_set(struct store_sqlite *s, int version)
+{
+    sqlite3_stmt *st = NULL;
+    char v[16];
+    int rc;
+    snprintf(v, sizeof v, "%d", version);
+    rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(k, v) VALUES('schema_version', ?1)",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = bind_text(st, 1, v);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? CF_OK : sq_error(s, rc, "schema version set");
+}
+
+/* Create or upgrade the schema in one transaction. */
+static cf_status sq_schema(struct store_sqlite *s)
+{
+    cf_status st;
+    int v = 0;
+
+    if (sq_exec(s, meta_sql) != SQLITE_OK || sq_exec(s, "BEGIN IMMEDIATE") != SQLITE_OK)
+        return CF_ERR_STORE;
+    st = sq_schema_version(s, &v);
+    if (st == CF_OK && v == 0)
+        st = sq_exec(s, schema_sql) == SQLITE_OK ? sq_schema_set(s, v = SCHEMA_VERSION)
+                                                 : CF_ERR_STORE;
+    while (st == CF_OK && v < SCHEMA_VERSION) {
+        const struct migration *m = NULL;
+        for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++)
+            if (migrations[i].sql != NULL && migrations[i].from == v)
+                m = &migrations[i];
+        if (m == NULL) {
+            CF_LOGE("store schema version %d cannot be upgraded to %d: use a new data directory",
+                    v, SCHEMA_VERSION);
+            st = CF_ERR_STORE;
+        } else if (sq_exec(s, m->sql) != SQLITE_OK) {
+            st = CF_ERR_STORE;
+        } else {
+            st = sq_schema_set(s, ++v);
+        }
+    }
+    if (st == CF_OK && v > SCHEMA_VERSION) {
+        CF_LOGE("store schema version %d is newer than this server's (%d)", v, SCHEMA_VERSION);
+        st = CF_ERR_STORE;
+    }
+    if (st == CF_OK && sq_exec(s, "COMMIT") == SQLITE_OK)
+        return CF_OK;
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return st == CF_OK ? CF_ERR_STORE : st;
+}
+
 static void sq_close(store *base)
 {
     struct store_sqlite *s = sq(base);
@@ -401,6 +551,7 @@ static const struct store_ops sqlite_ops = {
     .object_get = sq_object_get,
     .object_delete = sq_object_delete,
     .object_count = sq_object_count,
+    .object_find = sq_object_find,
     .meta_get = sq_meta_get,
     .meta_insert = sq_meta_insert,
 };
@@ -412,16 +563,14 @@ static cf_status sq_setup(struct store_sqlite *s)
         "PRAGMA synchronous=FULL;"
         "PRAGMA foreign_keys=ON;"
         "PRAGMA secure_delete=ON;"
-        "PRAGMA temp_store=MEMORY;";
-    char *err = NULL;
+        "PRAGMA temp_store=MEMORY;"
+        /* 16 MiB of page cache per connection (default 2 MiB): the hot
+         * pages of the object and attribute indexes stay in memory. */
+        "PRAGMA cache_size=-16384;";
     sqlite3_busy_timeout(s->db, 10000);
-    if (sqlite3_exec(s->db, pragmas, NULL, NULL, &err) != SQLITE_OK ||
-        sqlite3_exec(s->db, schema_sql, NULL, NULL, &err) != SQLITE_OK) {
-        CF_LOGE("sqlite schema: %s", err ? err : sqlite3_errmsg(s->db));
-        sqlite3_free(err);
+    if (sq_exec(s, pragmas) != SQLITE_OK)
         return CF_ERR_STORE;
-    }
-    return CF_OK;
+    return sq_schema(s);
 }
 
 cf_status store_sqlite_open(const char *path, store **out)

@@ -34,6 +34,15 @@ typedef enum cf_status {
     CF_ERR_STORE,          /* storage back end failure */
     CF_ERR_CONFLICT,       /* concurrent modification; retry */
     CF_ERR_INTERNAL,       /* a bug or an invariant broken: general failure */
+    CF_ERR_DESTROYED,      /* the object exists but is destroyed (its key material is gone) */
+    CF_ERR_ATTR_NOT_FOUND, /* the object has no instance of the named attribute */
+    CF_ERR_ATTR_INSTANCE,  /* the attribute exists, but not the instance asked for */
+    CF_ERR_MULTI_VALUED,   /* one instance expected, the attribute has several */
+    CF_ERR_OBJECT_TYPE,    /* the object exists but its type does not suit the operation */
+    CF_ERR_ENCODING,       /* the object cannot be given in the requested Encoding Option */
+    CF_ERR_USAGE_MASK,     /* the key's Cryptographic Usage Mask forbids the operation */
+    CF_ERR_MISSING_IV,     /* the cipher mode needs an IV/Counter/Nonce and none was given */
+    CF_ERR_CRYPTO_PARAMS,  /* Cryptographic Parameters not offered or not valid for the key */
     CF_STATUS_COUNT
 } cf_status;
 
@@ -48,9 +57,10 @@ typedef enum cf_log_level {
 struct cf_status_info {
     const char *name;      /* stable machine code, e.g. "not_found" */
     const char *message;   /* short human message */
-    unsigned kmip_reason;  /* KMIP Result Reason enumeration value */
+    unsigned kmip_reason;  /* KMIP Result Reason enumeration value (1.x) */
     int http_status;       /* HTTP status for REST */
     cf_log_level level;    /* how loud to log it */
+    unsigned kmip2_reason; /* KMIP 2.x Result Reason when it differs, else 0 */
 };
 
 /* Never NULL: out-of-range values map to the CF_ERR_INTERNAL entry. */

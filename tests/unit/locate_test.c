@@ -1,0 +1,852 @@
+/*
+ * Unit tests for Locate through the whole KMIP path (kmip_handle -> core ->
+ * SQLite store), without the network, at 1.1, 1.4 and 2.0: every criterion
+ * kind, paging and Located Items, the ID placeholder, destroyed objects and
+ * the Storage Status Mask, Object Group Member, tenant isolation, and the
+ * refusals with their exact Result Reasons.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/core.h"
+#include "crypto/crypto.h"
+#include "kmip/kmip.h"
+#include "store/store.h"
+#include "ttlv/ttlv.h"
+#include "util/log.h"
+
+struct fx {
+    char dir[64];
+    cf_mk_provider *mk;
+    cf_keyring *kr;
+    store *st;
+    core core;
+    core_identity who;
+    cf_arena *arena;
+    cf_buf out;
+    ttlv_item *resp;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    char path[128];
+    cf_buf wrapped;
+    if (f == NULL)
+        return -1;
+    strcpy(f->dir, "/tmp/coffre-locate-XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    snprintf(path, sizeof path, "%s/log", f->dir);
+    cf_log_open(path);
+    snprintf(path, sizeof path, "%s/master.key", f->dir);
+    if (crypto_mk_file_open(path, true, &f->mk) != CF_OK)
+        return -1;
+    cf_buf_init(&wrapped, 0);
+    if (crypto_keyring_create(f->mk, 1, &wrapped, &f->kr) != CF_OK)
+        return -1;
+    cf_buf_free(&wrapped);
+    snprintf(path, sizeof path, "sqlite:%s/db", f->dir);
+    if (store_open(path, &f->st) != CF_OK)
+        return -1;
+    f->core.keyring = f->kr;
+    f->core.vendor = "Coffre";
+    f->who.tenant = "default";
+    f->who.id = "cert:CN=test";
+    f->who.role = CORE_ROLE_MANAGER;
+    f->arena = cf_arena_new(4096, 0);
+    cf_buf_init(&f->out, 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    char cmd[128];
+    store_close(f->st);
+    crypto_keyring_free(f->kr);
+    crypto_mk_free(f->mk);
+    cf_arena_free(f->arena);
+    cf_buf_free(&f->out);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+/* ---------------------------------------------------------- builders */
+
+typedef struct req {
+    cf_buf buf;
+    ttlv_writer w;
+    int major;
+} req;
+
+static void req_begin(req *r, int major, int minor, int count)
+{
+    cf_buf_init(&r->buf, 0);
+    ttlv_w_init(&r->w, &r->buf);
+    r->major = major;
+    ttlv_w_begin(&r->w, KMIP_TAG_REQUEST_MESSAGE);
+    ttlv_w_begin(&r->w, KMIP_TAG_REQUEST_HEADER);
+    ttlv_w_begin(&r->w, KMIP_TAG_PROTOCOL_VERSION);
+    ttlv_w_int(&r->w, KMIP_TAG_PROTOCOL_VERSION_MAJOR, major);
+    ttlv_w_int(&r->w, KMIP_TAG_PROTOCOL_VERSION_MINOR, minor);
+    ttlv_w_end(&r->w);
+    ttlv_w_int(&r->w, KMIP_TAG_BATCH_COUNT, count);
+    ttlv_w_end(&r->w);
+}
+
+static void item_begin(req *r, uint32_t op)
+{
+    ttlv_w_begin(&r->w, KMIP_TAG_BATCH_ITEM);
+    ttlv_w_enum(&r->w, KMIP_TAG_OPERATION, op);
+    ttlv_w_begin(&r->w, KMIP_TAG_REQUEST_PAYLOAD);
+}
+
+static void item_end(req *r)
+{
+    ttlv_w_end(&r->w);
+    ttlv_w_end(&r->w);
+}
+
+/* 1.x Attribute header; the caller writes the value and ttlv_w_end. */
+static void attr1(req *r, const char *name)
+{
+    ttlv_w_begin(&r->w, KMIP_TAG_ATTRIBUTE);
+    ttlv_w_cstr(&r->w, KMIP_TAG_ATTRIBUTE_NAME, name);
+}
+
+static void attr1_text(req *r, const char *name, const char *v)
+{
+    attr1(r, name);
+    ttlv_w_cstr(&r->w, KMIP_TAG_ATTRIBUTE_VALUE, v);
+    ttlv_w_end(&r->w);
+}
+
+static void attr1_int(req *r, const char *name, int32_t v)
+{
+    attr1(r, name);
+    ttlv_w_int(&r->w, KMIP_TAG_ATTRIBUTE_VALUE, v);
+    ttlv_w_end(&r->w);
+}
+
+static void attr1_enum(req *r, const char *name, uint32_t v)
+{
+    attr1(r, name);
+    ttlv_w_enum(&r->w, KMIP_TAG_ATTRIBUTE_VALUE, v);
+    ttlv_w_end(&r->w);
+}
+
+static void attr1_date(req *r, const char *name, int64_t v)
+{
+    attr1(r, name);
+    ttlv_w_datetime(&r->w, KMIP_TAG_ATTRIBUTE_VALUE, v);
+    ttlv_w_end(&r->w);
+}
+
+static void attr1_name(req *r, const char *v)
+{
+    attr1(r, "Name");
+    ttlv_w_begin(&r->w, KMIP_TAG_ATTRIBUTE_VALUE);
+    ttlv_w_cstr(&r->w, KMIP_TAG_NAME_VALUE, v);
+    ttlv_w_enum(&r->w, KMIP_TAG_NAME_TYPE, KMIP_NAME_TYPE_UNINTERPRETED_TEXT_STRING);
+    ttlv_w_end(&r->w);
+    ttlv_w_end(&r->w);
+}
+
+static void attr1_asi(req *r, const char *ns, const char *data)
+{
+    attr1(r, "Application Specific Information");
+    ttlv_w_begin(&r->w, KMIP_TAG_ATTRIBUTE_VALUE);
+    if (ns)
+        ttlv_w_cstr(&r->w, KMIP_TAG_APPLICATION_NAMESPACE, ns);
+    if (data)
+        ttlv_w_cstr(&r->w, KMIP_TAG_APPLICATION_DATA, data);
+    ttlv_w_end(&r->w);
+    ttlv_w_end(&r->w);
+}
+
+/* Create (1.4) of an AES key with a Name, an optional group and a mask;
+ * the Name "served" also sets Fresh = false. */
+static void create_item(req *r, int bits, const char *name, const char *group, int32_t mask)
+{
+    item_begin(r, KMIP_OPERATION_CREATE);
+    ttlv_w_enum(&r->w, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
+    ttlv_w_begin(&r->w, KMIP_TAG_TEMPLATE_ATTRIBUTE);
+    attr1_enum(r, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
+    attr1_int(r, "Cryptographic Length", bits);
+    attr1_int(r, "Cryptographic Usage Mask", mask);
+    if (name)
+        attr1_name(r, name);
+    if (group)
+        attr1_text(r, "Object Group", group);
+    if (name && strcmp(name, "served") == 0) {
+        attr1(r, "Fresh");
+        ttlv_w_bool(&r->w, KMIP_TAG_ATTRIBUTE_VALUE, false);
+        ttlv_w_end(&r->w);
+    }
+    ttlv_w_end(&r->w);
+    item_end(r);
+}
+
+static void send_req(struct fx *f, req *r)
+{
+    kmip_env env = {.core = &f->core, .st = f->st, .arena = f->arena, .who = &f->who};
+    ttlv_error err;
+    ttlv_w_end(&r->w);
+    assert_int_equal(ttlv_w_finish(&r->w), CF_OK);
+    cf_buf_reset(&f->out);
+    kmip_handle(&env, r->buf.p, r->buf.len, &f->out);
+    assert_true(f->out.len > 0);
+    assert_int_equal(ttlv_decode(f->out.p, f->out.len, &ttlv_default_limits, f->arena, &f->resp,
+                                 &err),
+                     CF_OK);
+    cf_buf_free(&r->buf);
+}
+
+static const ttlv_item *nth_item(struct fx *f, unsigned n)
+{
+    const ttlv_item *it = ttlv_child(f->resp, KMIP_TAG_BATCH_ITEM);
+    while (it && n--)
+        it = ttlv_next_same(it);
+    assert_non_null(it);
+    return it;
+}
+
+static uint32_t status_of(const ttlv_item *item)
+{
+    uint32_t s = 99;
+    assert_int_equal(ttlv_get_enum(item, KMIP_TAG_RESULT_STATUS, &s), CF_OK);
+    return s;
+}
+
+static uint32_t reason_of(const ttlv_item *item)
+{
+    uint32_t r = 0;
+    assert_int_equal(status_of(item), KMIP_RESULT_STATUS_OPERATION_FAILED);
+    assert_int_equal(ttlv_get_enum(item, KMIP_TAG_RESULT_REASON, &r), CF_OK);
+    return r;
+}
+
+static const ttlv_item *payload_of(const ttlv_item *item)
+{
+    const ttlv_item *p = NULL;
+    assert_int_equal(status_of(item), KMIP_RESULT_STATUS_SUCCESS);
+    assert_int_equal(ttlv_get_struct(item, KMIP_TAG_RESPONSE_PAYLOAD, &p), CF_OK);
+    return p;
+}
+
+static char *create_key(struct fx *f, const char *name, const char *group, int32_t mask)
+{
+    req r;
+    const char *uid;
+    size_t len;
+    req_begin(&r, 1, 4, 1);
+    create_item(&r, 256, name, group, mask);
+    send_req(f, &r);
+    assert_int_equal(ttlv_get_text(payload_of(nth_item(f, 0)), KMIP_TAG_UNIQUE_IDENTIFIER, &uid,
+                                   &len),
+                     CF_OK);
+    return strndup(uid, len);
+}
+
+/* Simple operation on uid; returns its Result Status (and reason). */
+static uint32_t uid_op(struct fx *f, uint32_t op, const char *uid, uint32_t *reason)
+{
+    req r;
+    const ttlv_item *it;
+    req_begin(&r, 1, 4, 1);
+    item_begin(&r, op);
+    ttlv_w_cstr(&r.w, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
+    item_end(&r);
+    send_req(f, &r);
+    it = nth_item(f, 0);
+    if (reason)
+        *reason = status_of(it) == KMIP_RESULT_STATUS_SUCCESS ? 0 : reason_of(it);
+    return status_of(it);
+}
+
+static void add_text_attr(struct fx *f, const char *uid, const char *name, const char *v)
+{
+    req r;
+    req_begin(&r, 1, 4, 1);
+    item_begin(&r, KMIP_OPERATION_ADD_ATTRIBUTE);
+    ttlv_w_cstr(&r.w, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
+    attr1_text(&r, name, v);
+    item_end(&r);
+    send_req(f, &r);
+    payload_of(nth_item(f, 0));
+}
+
+/* Located Items (-1 when absent) and the uids of a Locate response item,
+ * joined by ',' into out. */
+static int32_t located(const ttlv_item *item, char *out, size_t cap)
+{
+    const ttlv_item *p = payload_of(item);
+    int32_t count = -1;
+    out[0] = 0;
+    if (ttlv_child(p, KMIP_TAG_LOCATED_ITEMS))
+        assert_int_equal(ttlv_get_int(p, KMIP_TAG_LOCATED_ITEMS, &count), CF_OK);
+    for (const ttlv_item *u = ttlv_child(p, KMIP_TAG_UNIQUE_IDENTIFIER); u; u = ttlv_next_same(u)) {
+        if (out[0])
+            strncat(out, ",", cap - strlen(out) - 1);
+        strncat(out, (const char *)u->v.s.p, cap - strlen(out) - 1);
+    }
+    return count;
+}
+
+static char *join(const char *a, const char *b, const char *c)
+{
+    static char buf[512];
+    snprintf(buf, sizeof buf, "%s%s%s%s%s", a, b ? "," : "", b ? b : "", c ? "," : "",
+             c ? c : "");
+    return buf;
+}
+
+/* -------------------------------------------------------------- tests */
+
+static void test_name_and_id_placeholder_1_4(void **state)
+{
+    struct fx *f = *state;
+    char *alpha = create_key(f, "alpha", NULL, 12);
+    char *b1 = create_key(f, "beta", NULL, 12), *b2 = create_key(f, "beta", NULL, 12);
+    char got[512];
+    const char *uid;
+    size_t ul;
+    req r;
+
+    req_begin(&r, 1, 4, 1);
+    item_begin(&r, KMIP_OPERATION_LOCATE);
+    attr1_name(&r, "alpha");
+    item_end(&r);
+    send_req(f, &r);
+    assert_int_equal(located(nth_item(f, 0), got, sizeof got), -1); /* not paging */
+    assert_string_equal(got, alpha);
+
+    /* Newest first. */
+    req_begin(&r, 1, 4, 1);
+    item_begin(&r, KMIP_OPERATION_LOCATE);
+    attr1_name(&r, "beta");
+    item_end(&r);
+    send_req(f, &r);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, join(b2, b1, NULL));
+
+    /* One match: the placeholder carries it to the next item. */
+    req_begin(&r, 1, 4, 2);
+    item_begin(&r, KMIP_OPERATION_LOCATE);
+    attr1_name(&r, "alpha");
+    item_end(&r);
+    item_begin(&r, KMIP_OPERATION_GET_ATTRIBUTES);
+    item_end(&r);
+    send_req(f, &r);
+    assert_int_equal(ttlv_get_text(payload_of(nth_item(f, 1)), KMIP_TAG_UNIQUE_IDENTIFIER, &uid,
+                                   &ul),
+                     CF_OK);
+    assert_memory_equal(uid, alpha, ul);
+
+    /* Several matches empty it, even after a Create set it (1.4 4.9). */
+    req_begin(&r, 1, 4, 3);
+    create_item(&r, 128, "other", NULL, 4);
+    item_begin(&r, KMIP_OPERATION_LOCATE);
+    attr1_name(&r, "beta");
+    item_end(&r);
+    item_begin(&r, KMIP_OPERATION_GET_ATTRIBUTES);
+    item_end(&r);
+    send_req(f, &r);
+    located(nth_item(f, 1), got, sizeof got);
+    assert_string_equal(got, join(b2, b1, NULL));
+    assert_int_equal(reason_of(nth_item(f, 2)), KMIP_RESULT_REASON_MISSING_DATA);
+
+    /* No match: success, empty payload. */
+    req_begin(&r, 1, 4, 1);
+    item_begin(&r, KMIP_OPERATION_LOCATE);
+    attr1_name(&r, "gamma");
+    item_end(&r);
+    send_req(f, &r);
+    assert_int_equal(located(nth_item(f, 0), got, sizeof got), -1);
+    assert_string_equal(got, "");
+    assert_int_equal(payload_of(nth_item(f, 0))->nchildren, 0);
+    free(alpha);
+    free(b1);
+    free(b2);
+}
+
+static void locate_group_page(struct fx *f, int minor, int max, int offset)
+{
+    req r;
+    req_begin(&r, 1, minor, 1);
+    item_begin(&r, KMIP_OPERATION_LOCATE);
+    if (max >= 0)
+        ttlv_w_int(&r.w, KMIP_TAG_MAXIMUM_ITEMS, max);
+    if (offset >= 0)
+        ttlv_w_int(&r.w, KMIP_TAG_OFFSET_ITEMS, offset);
+    attr1_text(&r, "Object Group", "g");
+    item_end(&r);
+    send_req(f, &r);
+}
+
+static void test_paging_and_located_items(void **state)
+{
+    struct fx *f = *state;
+    char *k[5], *lone = create_key(f, "lone", NULL, 12);
+    char got[512];
+
+    for (int i = 0; i < 5; i++)
+        k[i] = create_key(f, NULL, "g", 12);
+    locate_group_page(f, 4, 2, 1);
+    assert_int_equal(located(nth_item(f, 0), got, sizeof got), 5);
+    assert_string_equal(got, join(k[3], k[2], NULL));
+    locate_group_page(f, 4, 10, 3);
+    assert_int_equal(located(nth_item(f, 0), got, sizeof got), 5);
+    assert_string_equal(got, join(k[1], k[0], NULL));
+    locate_group_page(f, 4, 0, -1); /* just the count */
+    assert_int_equal(located(nth_item(f, 0), got, sizeof got), 5);
+    assert_string_equal(got, "");
+    locate_group_page(f, 4, -1, 9);
+    assert_int_equal(located(nth_item(f, 0), got, sizeof got), 5);
+    assert_string_equal(got, "");
+    /* 1.3 defines Located Items; 1.1 does not (Maximum Items still applies). */
+    locate_group_page(f, 3, 1, -1);
+    assert_int_equal(located(nth_item(f, 0), got, sizeof got), 5);
+    assert_string_equal(got, k[4]);
+    locate_group_page(f, 1, 3, -1);
+    assert_int_equal(located(nth_item(f, 0), got, sizeof got), -1);
+    assert_string_equal(got, join(k[4], k[3], k[2]));
+    locate_group_page(f, 1, -1, -1);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_int_equal(strlen(got), 5 * strlen(k[0]) + 4);
+    for (int i = 0; i < 5; i++)
+        free(k[i]);
+    free(lone);
+}
+
+static void test_kmip_2_0_attributes(void **state)
+{
+    struct fx *f = *state;
+    char *a = create_key(f, "two", NULL, 12), *b = create_key(f, "other", NULL, 12);
+    char got[512];
+    req r;
+
+    add_text_attr(f, a, "x-Team", "blue");
+    req_begin(&r, 2, 0, 1);
+    item_begin(&r, KMIP_OPERATION_LOCATE);
+    ttlv_w_int(&r.w, KMIP_TAG_MAXIMUM_ITEMS, 10);
+    ttlv_w_begin(&r.w, KMIP_TAG_ATTRIBUTES);
+    ttlv_w_enum(&r.w, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
+    ttlv_w_enum(&r.w, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
+    ttlv_w_begin(&r.w, KMIP_TAG_ATTRIBUTE); /* Vendor Attribute x-Team */
+    ttlv_w_cstr(&r.w, KMIP_TAG_VENDOR_IDENTIFICATION, "x");
+    ttlv_w_cstr(&r.w, KMIP_TAG_ATTRIBUTE_NAME, "Team");
+    ttlv_w_cstr(&r.w, KMIP_TAG_ATTRIBUTE_VALUE, "blue");
+    ttlv_w_end(&r.w);
+    ttlv_w_end(&r.w);
+    item_end(&r);
+    send_req(f, &r);
+    assert_int_equal(located(nth_item(f, 0), got, sizeof got), 1);
+    assert_string_equal(got, a);
+
+    /* Name as its 2.x tagged structure. */
+    req_begin(&r, 2, 0, 1);
+    item_begin(&r, KMIP_OPERATION_LOCATE);
+    ttlv_w_begin(&r.w, KMIP_TAG_ATTRIBUTES);
+    ttlv_w_begin(&r.w, KMIP_TAG_NAME);
+    ttlv_w_cstr(&r.w, KMIP_TAG_NAME_VALUE, "other");
+    ttlv_w_enum(&r.w, KMIP_TAG_NAME_TYPE, KMIP_NAME_TYPE_UNINTERPRETED_TEXT_STRING);
+    ttlv_w_end(&r.w);
+    ttlv_w_end(&r.w);
+    item_end(&r);
+    send_req(f, &r);
+    assert_int_equal(located(nth_item(f, 0), got, sizeof got), -1);
+    assert_string_equal(got, b);
+
+    /* No Attributes at all (PyKMIP sends none): every object. */
+    req_begin(&r, 2, 0, 1);
+    item_begin(&r, KMIP_OPERATION_LOCATE);
+    ttlv_w_int(&r.w, KMIP_TAG_OFFSET_ITEMS, 0);
+    item_end(&r);
+    send_req(f, &r);
+    assert_int_equal(located(nth_item(f, 0), got, sizeof got), 2);
+    assert_string_equal(got, join(b, a, NULL));
+    free(a);
+    free(b);
+}
+
+static void locate_attrs(struct fx *f, void (*fill)(req *, const void *), const void *ctx)
+{
+    req r;
+    req_begin(&r, 1, 4, 1);
+    item_begin(&r, KMIP_OPERATION_LOCATE);
+    fill(&r, ctx);
+    item_end(&r);
+    send_req(f, &r);
+}
+
+static void fill_mask(req *r, const void *ctx)
+{
+    attr1_int(r, "Cryptographic Usage Mask", *(const int32_t *)ctx);
+}
+
+static void fill_range(req *r, const void *ctx)
+{
+    const int64_t *d = ctx;
+    attr1_date(r, "Initial Date", d[0]);
+    if (d[1] != 0)
+        attr1_date(r, "Initial Date", d[1]);
+    if (d[2] != 0)
+        attr1_date(r, "Initial Date", d[2]);
+}
+
+static void fill_never_deactivated(req *r, const void *ctx)
+{
+    (void)ctx;
+    attr1_date(r, "Deactivation Date", INT64_MAX);
+    attr1_text(r, "Operation Policy Name", "default");
+}
+
+static void test_mask_subset_and_date_ranges(void **state)
+{
+    struct fx *f = *state;
+    int64_t now = core_now();
+    char *k1 = create_key(f, NULL, NULL, 12), *k2 = create_key(f, NULL, NULL, 4);
+    char *k3 = create_key(f, NULL, NULL, 3);
+    char got[512];
+    int32_t m;
+    int64_t d[3];
+
+    m = KMIP_CRYPTOGRAPHIC_USAGE_MASK_ENCRYPT;
+    locate_attrs(f, fill_mask, &m);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, join(k2, k1, NULL));
+    m = KMIP_CRYPTOGRAPHIC_USAGE_MASK_ENCRYPT | KMIP_CRYPTOGRAPHIC_USAGE_MASK_DECRYPT;
+    locate_attrs(f, fill_mask, &m);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, k1);
+    m = KMIP_CRYPTOGRAPHIC_USAGE_MASK_SIGN | KMIP_CRYPTOGRAPHIC_USAGE_MASK_ENCRYPT;
+    locate_attrs(f, fill_mask, &m);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, "");
+
+    /* Two values: the range between them, in either order, bounds included. */
+    d[0] = now + 100, d[1] = now - 100, d[2] = 0;
+    locate_attrs(f, fill_range, d);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, join(k3, k2, k1));
+    d[0] = now + 100, d[1] = now + 200;
+    locate_attrs(f, fill_range, d);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, "");
+    d[0] = now - 1000, d[1] = 0; /* one value: that exact date */
+    locate_attrs(f, fill_range, d);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, "");
+    d[0] = now - 100, d[1] = now, d[2] = now + 100;
+    locate_attrs(f, fill_range, d);
+    assert_int_equal(reason_of(nth_item(f, 0)), KMIP_RESULT_REASON_INVALID_FIELD);
+
+    /* The largest date means "not set"; every key has policy "default". */
+    locate_attrs(f, fill_never_deactivated, NULL);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, join(k3, k2, k1));
+    free(k1);
+    free(k2);
+    free(k3);
+}
+
+static void fill_unknown(req *r, const void *ctx)
+{
+    (void)ctx;
+    attr1_text(r, "Frobnication", "x");
+}
+
+static void fill_wrong_type(req *r, const void *ctx)
+{
+    (void)ctx;
+    attr1_int(r, "Cryptographic Algorithm", 3);
+}
+
+static void fill_negative_max(req *r, const void *ctx)
+{
+    (void)ctx;
+    ttlv_w_int(&r->w, KMIP_TAG_MAXIMUM_ITEMS, -1);
+}
+
+static void fill_crypto_params(req *r, const void *ctx)
+{
+    (void)ctx;
+    attr1(r, "Cryptographic Parameters");
+    ttlv_w_begin(&r->w, KMIP_TAG_ATTRIBUTE_VALUE);
+    ttlv_w_enum(&r->w, KMIP_TAG_BLOCK_CIPHER_MODE, KMIP_BLOCK_CIPHER_MODE_CBC);
+    ttlv_w_end(&r->w);
+    ttlv_w_end(&r->w);
+}
+
+static void fill_bad_mask(req *r, const void *ctx)
+{
+    (void)ctx;
+    ttlv_w_int(&r->w, KMIP_TAG_STORAGE_STATUS_MASK, 8);
+}
+
+static void fill_bad_member(req *r, const void *ctx)
+{
+    (void)ctx;
+    ttlv_w_enum(&r->w, KMIP_TAG_OBJECT_GROUP_MEMBER, 7);
+}
+
+static void fill_too_many(req *r, const void *ctx)
+{
+    (void)ctx;
+    for (int i = 0; i < 65; i++)
+        attr1_text(r, "Object Group", "g");
+}
+
+static void test_refusals(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        void (*fill)(req *, const void *);
+        uint32_t reason;
+    } cases[] = {
+        {fill_unknown, KMIP_RESULT_REASON_INVALID_FIELD},
+        {fill_wrong_type, KMIP_RESULT_REASON_INVALID_FIELD},
+        {fill_negative_max, KMIP_RESULT_REASON_INVALID_FIELD},
+        {fill_crypto_params, KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED},
+        {fill_bad_mask, KMIP_RESULT_REASON_INVALID_FIELD},
+        {fill_bad_member, KMIP_RESULT_REASON_INVALID_FIELD},
+        {fill_too_many, KMIP_RESULT_REASON_INVALID_MESSAGE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        locate_attrs(f, cases[i].fill, NULL);
+        assert_int_equal(reason_of(nth_item(f, 0)), cases[i].reason);
+    }
+}
+
+static void fill_name_state(req *r, const void *ctx)
+{
+    const uint32_t *s = ctx;
+    attr1_name(r, "s");
+    attr1_enum(r, "State", *s);
+}
+
+static void fill_name_mask(req *r, const void *ctx)
+{
+    attr1_name(r, "s");
+    if (*(const int32_t *)ctx >= 0)
+        ttlv_w_int(&r->w, KMIP_TAG_STORAGE_STATUS_MASK, *(const int32_t *)ctx);
+}
+
+static void test_state_and_destroyed(void **state)
+{
+    struct fx *f = *state;
+    char *a = create_key(f, "s", NULL, 12), *p = create_key(f, "s", NULL, 12);
+    char *d = create_key(f, "s", NULL, 12);
+    char got[512];
+    uint32_t st, reason;
+    int32_t mask;
+
+    if (uid_op(f, KMIP_OPERATION_ACTIVATE, a, &reason) != KMIP_RESULT_STATUS_SUCCESS &&
+        reason == KMIP_RESULT_REASON_OPERATION_NOT_SUPPORTED)
+        skip();
+    assert_int_equal(uid_op(f, KMIP_OPERATION_DESTROY, d, NULL), KMIP_RESULT_STATUS_SUCCESS);
+    st = KMIP_STATE_ACTIVE;
+    locate_attrs(f, fill_name_state, &st);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, a);
+    st = KMIP_STATE_PRE_ACTIVE;
+    locate_attrs(f, fill_name_state, &st);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, p);
+    /* Destroyed objects: only when asked for. */
+    mask = -1;
+    locate_attrs(f, fill_name_mask, &mask);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, join(p, a, NULL));
+    st = KMIP_STATE_DESTROYED;
+    locate_attrs(f, fill_name_state, &st);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, d);
+    mask = KMIP_STORAGE_STATUS_MASK_DESTROYED_STORAGE;
+    locate_attrs(f, fill_name_mask, &mask);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, d);
+    mask |= KMIP_STORAGE_STATUS_MASK_ON_LINE_STORAGE;
+    locate_attrs(f, fill_name_mask, &mask);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, join(d, p, a));
+    mask = KMIP_STORAGE_STATUS_MASK_ARCHIVAL_STORAGE; /* nothing is archived */
+    locate_attrs(f, fill_name_mask, &mask);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, "");
+    free(a);
+    free(p);
+    free(d);
+}
+
+static int64_t stored_with_state(struct fx *f, uint32_t state)
+{
+    store_criterion c = {.field = STORE_FIELD_STATE, .int_op = STORE_INT_EQ, .lo = state};
+    store_query q = {.tenant = "default", .crit = &c, .n_crit = 1, .limit = -1};
+    const char **uids;
+    size_t n;
+    int64_t total;
+    assert_int_equal(store_object_find(f->st, &q, f->arena, &uids, &n, &total), CF_OK);
+    return total;
+}
+
+static void test_state_reached_by_date_is_found(void **state)
+{
+    struct fx *f = *state;
+    char got[512];
+    const char *uid;
+    size_t ul;
+    uint32_t st;
+    req r;
+
+    req_begin(&r, 1, 4, 1);
+    item_begin(&r, KMIP_OPERATION_CREATE);
+    ttlv_w_enum(&r.w, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
+    ttlv_w_begin(&r.w, KMIP_TAG_TEMPLATE_ATTRIBUTE);
+    attr1_enum(&r, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
+    attr1_int(&r, "Cryptographic Length", 128);
+    attr1_name(&r, "s");
+    attr1_date(&r, "Activation Date", core_now() + 1);
+    ttlv_w_end(&r.w);
+    item_end(&r);
+    send_req(f, &r);
+    assert_int_equal(ttlv_get_text(payload_of(nth_item(f, 0)), KMIP_TAG_UNIQUE_IDENTIFIER, &uid,
+                                   &ul),
+                     CF_OK);
+    uid = strndup(uid, ul);
+    assert_int_equal(stored_with_state(f, KMIP_STATE_PRE_ACTIVE), 1);
+    sleep(2);
+    /* The row still says Pre-Active; a search by State persists the change
+     * the Activation Date made (1.4 3.22 item 4) before answering. */
+    assert_int_equal(stored_with_state(f, KMIP_STATE_ACTIVE), 0);
+    st = KMIP_STATE_ACTIVE;
+    locate_attrs(f, fill_name_state, &st);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, uid);
+    assert_int_equal(stored_with_state(f, KMIP_STATE_ACTIVE), 1);
+    st = KMIP_STATE_PRE_ACTIVE;
+    locate_attrs(f, fill_name_state, &st);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, "");
+    free((char *)uid);
+}
+
+static void fill_group_member(req *r, const void *ctx)
+{
+    ttlv_w_enum(&r->w, KMIP_TAG_OBJECT_GROUP_MEMBER, *(const uint32_t *)ctx);
+    attr1_text(r, "Object Group", "gm");
+}
+
+static void test_group_member_custom_and_asi(void **state)
+{
+    struct fx *f = *state;
+    char *g1 = create_key(f, NULL, "gm", 12), *g2 = create_key(f, "served", "gm", 12);
+    char *g3 = create_key(f, NULL, "gm", 12);
+    char got[512];
+    uint32_t m;
+    req r;
+
+    m = KMIP_OBJECT_GROUP_MEMBER_GROUP_MEMBER_DEFAULT;
+    locate_attrs(f, fill_group_member, &m);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, g3);
+    /* Fresh: not yet served; the key with Fresh = false is not. */
+    m = KMIP_OBJECT_GROUP_MEMBER_GROUP_MEMBER_FRESH;
+    locate_attrs(f, fill_group_member, &m);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, join(g3, g1, NULL));
+
+    /* Application Specific Information: namespace, data, both. */
+    req_begin(&r, 1, 4, 1);
+    item_begin(&r, KMIP_OPERATION_ADD_ATTRIBUTE);
+    ttlv_w_cstr(&r.w, KMIP_TAG_UNIQUE_IDENTIFIER, g1);
+    attr1_asi(&r, "LIBRARY-LTO", "123456");
+    item_end(&r);
+    send_req(f, &r);
+    payload_of(nth_item(f, 0));
+    req_begin(&r, 1, 4, 4);
+    item_begin(&r, KMIP_OPERATION_LOCATE);
+    attr1_asi(&r, "LIBRARY-LTO", NULL);
+    item_end(&r);
+    item_begin(&r, KMIP_OPERATION_LOCATE);
+    attr1_asi(&r, NULL, "123456");
+    item_end(&r);
+    item_begin(&r, KMIP_OPERATION_LOCATE);
+    attr1_asi(&r, "LIBRARY-LTO", "123456");
+    item_end(&r);
+    item_begin(&r, KMIP_OPERATION_LOCATE);
+    attr1_asi(&r, "LIBRARY", "123456");
+    item_end(&r);
+    send_req(f, &r);
+    for (unsigned i = 0; i < 3; i++) {
+        located(nth_item(f, i), got, sizeof got);
+        assert_string_equal(got, g1);
+    }
+    located(nth_item(f, 3), got, sizeof got);
+    assert_string_equal(got, "");
+    free(g1);
+    free(g2);
+    free(g3);
+}
+
+static void test_tenant_isolation(void **state)
+{
+    struct fx *f = *state;
+    char *mine = create_key(f, "same", NULL, 12), *theirs;
+    char got[512];
+    req r;
+
+    f->who.tenant = "other";
+    theirs = create_key(f, "same", NULL, 12);
+    req_begin(&r, 1, 4, 2);
+    item_begin(&r, KMIP_OPERATION_LOCATE);
+    attr1_name(&r, "same");
+    item_end(&r);
+    item_begin(&r, KMIP_OPERATION_LOCATE);
+    attr1_text(&r, "Unique Identifier", mine);
+    item_end(&r);
+    send_req(f, &r);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, theirs);
+    located(nth_item(f, 1), got, sizeof got);
+    assert_string_equal(got, "");
+    f->who.tenant = "default";
+    req_begin(&r, 1, 4, 1);
+    item_begin(&r, KMIP_OPERATION_LOCATE);
+    item_end(&r);
+    send_req(f, &r);
+    located(nth_item(f, 0), got, sizeof got);
+    assert_string_equal(got, mine);
+    free(mine);
+    free(theirs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_name_and_id_placeholder_1_4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_paging_and_located_items, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kmip_2_0_attributes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mask_subset_and_date_ranges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_and_destroyed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_reached_by_date_is_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_member_custom_and_asi, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tenant_isolation, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
