@@ -100,8 +100,10 @@ bool core_attr_in_version(const char *name, uint16_t ver);
 /* ----------------------------------------------------------- operations */
 
 /* Create a Symmetric Key from client attributes (a Structure of Attribute
- * items). Cryptographic Algorithm and Length are required; AES 128/192/256.
- * No Activation Date (or one in the future) gives Pre-Active. */
+ * items). Cryptographic Algorithm and Length are required; what may be
+ * made is crypto_sym_check's (AES, 3DES with DES parity, HMAC, ChaCha20,
+ * legacy ciphers when OpenSSL offers them). The Digest is set. No
+ * Activation Date (or one in the future) gives Pre-Active. */
 cf_status core_create_symmetric_key(core_req *req, const ttlv_item *attrs, core_object **out);
 
 /* Load an object visible to the caller; CF_ERR_NOT_FOUND otherwise. */

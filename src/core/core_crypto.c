@@ -743,7 +743,8 @@ static cf_status derive_bytes(core_req *req, const core_derive_in *in, const key
 }
 
 /* Cryptographic Length (bits) of the new object, from its attributes. */
-static cf_status derive_length(core_req *req, const core_derive_in *in, size_t *out)
+static cf_status derive_length(core_req *req, const core_derive_in *in, size_t *out,
+                               uint32_t *out_alg)
 {
     bool has_alg = false;
     int32_t bits = -1;
@@ -756,7 +757,11 @@ static cf_status derive_length(core_req *req, const core_derive_in *in, size_t *
             continue;
         if (nl == 20 && memcmp(n, "Cryptographic Length", 20) == 0 && v->type == TTLV_INTEGER)
             bits = v->v.i32;
-        has_alg |= nl == 23 && memcmp(n, "Cryptographic Algorithm", 23) == 0;
+        if (nl == 23 && memcmp(n, "Cryptographic Algorithm", 23) == 0 &&
+            v->type == TTLV_ENUMERATION) {
+            has_alg = true;
+            *out_alg = v->v.u32;
+        }
     }
     if (bits < 0) /* 4.6: "the client SHALL specify the desired length" */
         return core_fail(req, CF_ERR_MISSING, "Cryptographic Length is required");
@@ -769,9 +774,11 @@ static cf_status derive_length(core_req *req, const core_derive_in *in, size_t *
     return CF_OK;
 }
 
-/* The new object's structure for core_register: a Raw Symmetric Key or an
- * Opaque-format Secret Data (type Seed). */
-static cf_status derived_object(core_req *req, uint32_t type, const cf_secret *m, ttlv_item **out)
+/* The new object's structure for core_register: a Raw Symmetric Key (with
+ * the client's algorithm and length in its Key Block, as Get returns it) or
+ * an Opaque-format Secret Data (type Seed). */
+static cf_status derived_object(core_req *req, uint32_t type, uint32_t alg, const cf_secret *m,
+                                ttlv_item **out)
 {
     cf_arena *a = req->arena;
     bool key = type == KMIP_OBJECT_TYPE_SYMMETRIC_KEY;
@@ -790,6 +797,14 @@ static cf_status derived_object(core_req *req, uint32_t type, const cf_secret *m
     ttlv_append(kv, km);
     ttlv_append(kb, fmt);
     ttlv_append(kb, kv);
+    if (key) {
+        ttlv_item *ca = ttlv_new_enum(a, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, alg);
+        ttlv_item *cl = ttlv_new_int(a, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, (int32_t)m->len * 8);
+        if (!ca || !cl)
+            return CF_ERR_NOMEM;
+        ttlv_append(kb, ca);
+        ttlv_append(kb, cl);
+    }
     ttlv_append(o, kb);
     *out = o;
     return CF_OK;
@@ -858,6 +873,7 @@ cf_status core_derive_key(core_req *req, const core_derive_in *in, core_object *
     cf_secret m = {0};
     ttlv_item *object = NULL, *attrs = NULL;
     size_t len = 0;
+    uint32_t alg = 0;
     cf_status st;
 
     *out = NULL;
@@ -867,7 +883,7 @@ cf_status core_derive_key(core_req *req, const core_derive_in *in, core_object *
     if (in->n_uids == 0 || in->n_uids > 2)
         return core_fail(req, in->n_uids ? CF_ERR_INVALID_FIELD : CF_ERR_MISSING,
                          "Derive Key takes a key and optionally a Secret Data object");
-    if ((st = derive_length(req, in, &len)) != CF_OK || (st = parse_dparams(req, in->params, &d)))
+    if ((st = derive_length(req, in, &len, &alg)) != CF_OK || (st = parse_dparams(req, in->params, &d)))
         return st;
     st = key_acquire(req, in->uids[0], d.params, T_SYM | T_SECRET,
                      KMIP_CRYPTOGRAPHIC_USAGE_MASK_DERIVE_KEY, CORE_USAGE_PROTECT, "Derive Key", &k);
@@ -875,7 +891,7 @@ cf_status core_derive_key(core_req *req, const core_derive_in *in, core_object *
         st = core_fail(req, CF_ERR_INVALID_FIELD, "only Symmetric Keys and Secret Data derive keys");
     if (st == CF_OK && (st = derive_data_object(req, in, &d, &sd)) == CF_OK &&
         (st = derive_bytes(req, in, &k, &d, len, &m)) == CF_OK &&
-        (st = derived_object(req, in->object_type, &m, &object)) == CF_OK &&
+        (st = derived_object(req, in->object_type, alg, &m, &object)) == CF_OK &&
         (st = derived_attrs(req, in, &attrs)) == CF_OK)
         st = core_register(req, in->object_type, object, attrs, out);
     /* The new object (with its Derivation Base Object links) is durable;

@@ -81,11 +81,12 @@ cf_status crypto_cert_check(const uint8_t *p, size_t n);
 
 /* --------------------------------------------------------- generation */
 
-/* RSA key pair: bits in [1024, 4096] and a multiple of 256 (or 1024 + k*1024
- * ... see the implementation's check), public exponent 65537.
- * Takes 0.1-3 s for 4096 bits. */
+/* RSA key pair: bits in [1024, 4096] and a multiple of 256 (else
+ * CF_ERR_INVALID_FIELD), public exponent 65537. Takes 0.1-3 s for 4096
+ * bits. */
 cf_status crypto_rsa_generate(int32_t bits, EVP_PKEY **out);
-/* EC key pair on a KMIP Recommended Curve (P-256, P-384, P-521). */
+/* EC key pair on a KMIP Recommended Curve: P-256, P-384, P-521 (others,
+ * though loadable, give CF_ERR_UNSUPPORTED). */
 cf_status crypto_ec_generate(uint32_t curve, EVP_PKEY **out);
 /* KMIP Recommended Curve -> OpenSSL NID (0 if Coffre does not offer it),
  * and the curve's field size in bits. */
@@ -93,13 +94,15 @@ int crypto_ec_curve_nid(uint32_t curve, int32_t *out_bits);
 
 /* Symmetric key lengths: CF_OK when Create may make a key of this KMIP
  * algorithm and length (bits); CF_ERR_INVALID_FIELD otherwise, with a
- * short reason in *out_why (static string). Legacy ciphers (Blowfish,
- * IDEA, ...) are accepted only when OpenSSL's legacy provider loads. *out_bytes
- * is the number of random bytes to draw (3DES: 168 bits -> 24 bytes). */
+ * short reason in *out_why (static string). AES 128/192/256, 3DES 168/192,
+ * HMAC-SHA1/SHA-2/SHA-3 112-8192 (multiples of 8), ChaCha20(-Poly1305) 256;
+ * Blowfish, IDEA and CAST5 only when OpenSSL's legacy provider offers the
+ * cipher. *out_bytes is the number of random bytes to draw (3DES: 168 or
+ * 192 bits -> 24 bytes). */
 cf_status crypto_sym_check(uint32_t algorithm, int32_t bits, size_t *out_bytes,
                            const char **out_why);
-/* Does OpenSSL offer this cipher (loading the legacy provider once,
- * thread-safe, when the algorithm needs it)? */
+/* Is OpenSSL's legacy provider loaded? It is loaded at the first call
+ * (once, thread-safe: pthread_once) and unloaded at exit. */
 bool crypto_legacy_available(void);
 
 /* -------------------------------------------------------------- digest */

@@ -37,8 +37,6 @@
 
 #define WHY(msg) (*why = (msg), CF_ERR_INVALID_FIELD)
 
-static const char *why_sink;
-
 /* ------------------------------------------------------------ digests */
 
 EVP_MD *crypto_md_fetch(uint32_t hash)
@@ -199,6 +197,7 @@ cf_status crypto_cipher_check(const crypto_cipher_req *r, crypto_cipher_info *ou
 {
     EVP_CIPHER *c = NULL;
     cf_status st;
+    const char *why_sink = NULL;
     if (why == NULL)
         why = &why_sink;
     ERR_clear_error();
@@ -351,6 +350,7 @@ cf_status crypto_encrypt(const crypto_cipher_req *r, const uint8_t *in, size_t i
     crypto_cipher_info info = {0};
     cf_status st;
 
+    const char *why_sink = NULL;
     if (why == NULL)
         why = &why_sink;
     ERR_clear_error();
@@ -401,6 +401,7 @@ cf_status crypto_decrypt(const crypto_cipher_req *r, const uint8_t *in, size_t i
 
     out->p = NULL;
     out->len = 0;
+    const char *why_sink = NULL;
     if (why == NULL)
         why = &why_sink;
     ERR_clear_error();
@@ -500,6 +501,7 @@ cf_status crypto_mac(uint32_t algorithm, uint32_t mode, const uint8_t *key, size
                      const uint8_t *in, size_t in_len, uint8_t out[CRYPTO_MD_MAX], size_t *out_len,
                      const char **why)
 {
+    const char *why_sink = NULL;
     if (why == NULL)
         why = &why_sink;
     ERR_clear_error();
@@ -613,6 +615,7 @@ cf_status crypto_sign(EVP_PKEY *key, const crypto_sig_req *r, const uint8_t *dat
     int ok;
     cf_status st;
 
+    const char *why_sink = NULL;
     if (why == NULL)
         why = &why_sink;
     ERR_clear_error();
@@ -650,6 +653,7 @@ cf_status crypto_verify(EVP_PKEY *key, const crypto_sig_req *r, const uint8_t *d
     cf_status st;
 
     *out_valid = false;
+    const char *why_sink = NULL;
     if (why == NULL)
         why = &why_sink;
     ERR_clear_error();
@@ -713,6 +717,7 @@ cf_status crypto_rsa_encrypt(EVP_PKEY *key, uint32_t padding, uint32_t hash, uin
     size_t n = 0;
     cf_status st;
 
+    const char *why_sink = NULL;
     if (why == NULL)
         why = &why_sink;
     ERR_clear_error();
@@ -747,6 +752,7 @@ cf_status crypto_rsa_decrypt(EVP_PKEY *key, uint32_t padding, uint32_t hash, uin
 
     out->p = NULL;
     out->len = 0;
+    const char *why_sink = NULL;
     if (why == NULL)
         why = &why_sink;
     ERR_clear_error();
@@ -876,6 +882,7 @@ cf_status crypto_derive(const crypto_kdf_req *r, size_t out_len, cf_secret *out,
 
     out->p = NULL;
     out->len = 0;
+    const char *why_sink = NULL;
     if (why == NULL)
         why = &why_sink;
     ERR_clear_error();

@@ -61,7 +61,12 @@ static void write_server_information(kmip_op *op, ttlv_writer *w)
 static cf_status op_query(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
 {
     bool ops = false, objs = false, info = false;
-    static const uint32_t objects[] = {KMIP_OBJECT_TYPE_SYMMETRIC_KEY};
+    static const uint32_t objects[] = {
+        KMIP_OBJECT_TYPE_CERTIFICATE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY,
+        KMIP_OBJECT_TYPE_PUBLIC_KEY,  KMIP_OBJECT_TYPE_PRIVATE_KEY,
+        KMIP_OBJECT_TYPE_SPLIT_KEY,   KMIP_OBJECT_TYPE_SECRET_DATA,
+        KMIP_OBJECT_TYPE_OPAQUE_OBJECT,
+    };
 
     for (const ttlv_item *f = ttlv_child(pl, KMIP_TAG_QUERY_FUNCTION); f; f = ttlv_next_same(f)) {
         if (f->type != TTLV_ENUMERATION)

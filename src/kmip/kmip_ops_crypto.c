@@ -75,10 +75,13 @@ static cf_status read_in(kmip_op *op, const ttlv_item *pl, core_crypto_in *in)
     return CF_OK;
 }
 
-static void write_uid(kmip_op *op, const char *uid, ttlv_writer *w)
+/* Only Derive Key sets the ID Placeholder (1.4 section 4.6); the other
+ * operations leave it as the previous batch item left it. */
+static void write_uid(kmip_op *op, const char *uid, ttlv_writer *w, bool placeholder)
 {
     ttlv_w_cstr(w, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
-    op->new_placeholder = uid;
+    if (placeholder)
+        op->new_placeholder = uid;
 }
 
 /* ------------------------------------------------------ Encrypt, Decrypt */
@@ -94,7 +97,7 @@ cf_status kmip_op_encrypt(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
     if (out.tag != NULL && op->ver < KMIP_V(1, 4))
         return core_fail(op->req, CF_ERR_CRYPTO_PARAMS,
                          "authenticated encryption needs KMIP 1.4 or later (Authenticated Encryption Tag)");
-    write_uid(op, out.uid, w);
+    write_uid(op, out.uid, w, false);
     ttlv_w_bytes(w, KMIP_TAG_DATA, out.data, out.data_len);
     if (out.iv != NULL)
         ttlv_w_bytes(w, KMIP_TAG_IV_COUNTER_NONCE, out.iv, out.iv_len);
@@ -117,7 +120,7 @@ cf_status kmip_op_decrypt(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
         return st;
     if ((st = core_decrypt(op->req, &in, &out)) != CF_OK)
         return st;
-    write_uid(op, out.uid, w);
+    write_uid(op, out.uid, w, false);
     /* Plaintext goes to the response buffer, which is cleansed after sending. */
     ttlv_w_bytes(w, KMIP_TAG_DATA, out.plain.p, out.plain.len);
     cf_secret_free(&out.plain);
@@ -135,7 +138,7 @@ cf_status kmip_op_sign(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
 
     if ((st = read_in(op, pl, &in)) != CF_OK || (st = core_sign(op->req, &in, &out)) != CF_OK)
         return st;
-    write_uid(op, out.uid, w);
+    write_uid(op, out.uid, w, false);
     ttlv_w_bytes(w, KMIP_TAG_SIGNATURE_DATA, out.data, out.data_len);
     return CF_OK;
 }
@@ -153,7 +156,7 @@ cf_status kmip_op_signature_verify(kmip_op *op, const ttlv_item *pl, ttlv_writer
         return st;
     if ((st = core_verify(op->req, &in, &out)) != CF_OK)
         return st;
-    write_uid(op, out.uid, w);
+    write_uid(op, out.uid, w, false);
     ttlv_w_enum(w, KMIP_TAG_VALIDITY_INDICATOR,
                 out.valid ? KMIP_VALIDITY_INDICATOR_VALID : KMIP_VALIDITY_INDICATOR_INVALID);
     return CF_OK;
@@ -169,7 +172,7 @@ cf_status kmip_op_mac(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
 
     if ((st = read_in(op, pl, &in)) != CF_OK || (st = core_mac(op->req, &in, &out)) != CF_OK)
         return st;
-    write_uid(op, out.uid, w);
+    write_uid(op, out.uid, w, false);
     ttlv_w_bytes(w, KMIP_TAG_MAC_DATA, out.data, out.data_len);
     return CF_OK;
 }
@@ -186,7 +189,7 @@ cf_status kmip_op_mac_verify(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
         return st;
     if ((st = core_mac_verify(op->req, &in, &out)) != CF_OK)
         return st;
-    write_uid(op, out.uid, w);
+    write_uid(op, out.uid, w, false);
     ttlv_w_enum(w, KMIP_TAG_VALIDITY_INDICATOR,
                 out.valid ? KMIP_VALIDITY_INDICATOR_VALID : KMIP_VALIDITY_INDICATOR_INVALID);
     return CF_OK;
@@ -259,7 +262,7 @@ cf_status kmip_op_derive_key(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
     in.attrs = attrs;
     if ((st = core_derive_key(op->req, &in, &obj)) != CF_OK)
         return st;
-    write_uid(op, obj->uid, w);
+    write_uid(op, obj->uid, w, true);
     CF_LOGI("kmip derive key %s by %s", obj->uid, op->req->who->id);
     return CF_OK;
 }

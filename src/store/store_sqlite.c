@@ -24,6 +24,7 @@
  */
 #include "store/store_int.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,12 +178,28 @@ static cf_status sq_exec_simple(struct store_sqlite *s, enum stmt_id id)
     return rc == SQLITE_DONE ? CF_OK : sq_error(s, rc, stmt_sql[id]);
 }
 
+/*
+ * Write transactions of this process are serialised by a mutex before
+ * SQLite sees them. SQLite allows one writer at a time anyway; without the
+ * mutex, workers contending for its lock wait in its busy handler, which
+ * sleeps in steps of up to 100 ms and let one worker starve for seconds
+ * under a burst of Creates (measured: p99 of 3 s with 2 workers). The mutex
+ * hands the lock over in FIFO-ish order at once. The busy timeout still
+ * covers other processes sharing the file. Held from BEGIN to COMMIT or
+ * ROLLBACK; a failed COMMIT keeps it until the caller's rollback.
+ */
+static pthread_mutex_t sq_write_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static cf_status sq_begin(store *base)
 {
     struct store_sqlite *s = sq(base);
-    cf_status st = sq_exec_simple(s, ST_BEGIN);
+    cf_status st;
+    pthread_mutex_lock(&sq_write_lock);
+    st = sq_exec_simple(s, ST_BEGIN);
     if (st == CF_OK)
         s->in_tx = 1;
+    else
+        pthread_mutex_unlock(&sq_write_lock);
     return st;
 }
 
@@ -190,8 +207,10 @@ static cf_status sq_commit(store *base)
 {
     struct store_sqlite *s = sq(base);
     cf_status st = sq_exec_simple(s, ST_COMMIT);
-    if (st == CF_OK)
+    if (st == CF_OK) {
         s->in_tx = 0;
+        pthread_mutex_unlock(&sq_write_lock);
+    }
     return st;
 }
 
@@ -202,6 +221,7 @@ static void sq_rollback(store *base)
         return;
     (void)sq_exec_simple(s, ST_ROLLBACK);
     s->in_tx = 0;
+    pthread_mutex_unlock(&sq_write_lock);
 }
 
 static int bind_text(sqlite3_stmt *st, int i, const char *v)
@@ -534,6 +554,7 @@ static cf_status sq_schema(struct store_sqlite *s)
 static void sq_close(store *base)
 {
     struct store_sqlite *s = sq(base);
+    sq_rollback(base);
     for (int i = 0; i < ST_COUNT_OF_STMTS; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);

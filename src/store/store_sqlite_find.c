@@ -210,7 +210,8 @@ static void fs_attr(struct find_sql *f, const char *tenant, const store_criterio
     fs_bind(f, BIND_TEXT, 0, c->name, strlen(c->name));
     /* A driver reads one index: (.., tval, oid) when it matches bytes, else
      * (.., ival, oid); the other part is then only a filter ('+'). */
-    text_drives = drive && (c->text_op == STORE_TEXT_EQ || c->text_op == STORE_TEXT_PREFIX);
+    text_drives = drive && (c->text_op == STORE_TEXT_EQ ||
+                            (c->text_op == STORE_TEXT_PREFIX && c->text_len > 0));
     fs_int_cond(f, text_drives ? "+x.ival" : "x.ival", c);
     fs_text_cond(f, drive && !text_drives ? "+x.tval" : "x.tval", c);
     fs_add(f, ")");

@@ -273,6 +273,22 @@ static void test_refusals_and_legacy(void **state)
     r = cipher(KMIP_CRYPTOGRAPHIC_ALGORITHM__3DES, KMIP_BLOCK_CIPHER_MODE_CBC,
                KMIP_PADDING_METHOD_PKCS5, &k, &z8);
     round_trip(&r, &iv, NULL);
+    /* CFB and OFB (no padding, any length), Camellia, ChaCha20-Poly1305. */
+    r = cipher(KMIP_CRYPTOGRAPHIC_ALGORITHM_AES, KMIP_BLOCK_CIPHER_MODE_CFB, 0, &k, &iv);
+    round_trip(&r, &z8, NULL);
+    r.mode = KMIP_BLOCK_CIPHER_MODE_OFB;
+    round_trip(&r, &z8, NULL);
+    r = cipher(KMIP_CRYPTOGRAPHIC_ALGORITHM_CAMELLIA, KMIP_BLOCK_CIPHER_MODE_CBC, 0, &k, &iv);
+    round_trip(&r, &iv, NULL);
+    {
+        hexbuf k32 = H("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+        hexbuf n12 = H("070000004041424344454647");
+        r = cipher(KMIP_CRYPTOGRAPHIC_ALGORITHM_CHACHA20POLY1305, 0, 0, &k32, &n12);
+        r.tag_len = 16;
+        round_trip(&r, &iv, NULL);
+        r.tag_len = 12; /* Poly1305's tag is 16 bytes */
+        assert_int_equal(crypto_cipher_check(&r, &info, NULL), CF_ERR_INVALID_FIELD);
+    }
 }
 
 /* --------------------------------------------------------------- MAC */
