@@ -25,6 +25,8 @@ ASAN_LDFLAGS := $(ASAN_FLAGS)
 MAIN_SRC := src/cli/main.c
 SRCS := $(filter-out $(MAIN_SRC),$(sort $(wildcard src/*/*.c)))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
+# Shared test fixtures, linked into every unit test binary.
+TEST_SUPPORT_SRCS := $(sort $(wildcard tests/unit/support/*.c))
 UNIT_NAMES := $(notdir $(UNIT_SRCS:.c=))
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -76,11 +78,11 @@ build/coffre: build/obj/$(MAIN_SRC:.c=.o) build/libcoffre.a
 build/asan/coffre: build/asan/obj/$(MAIN_SRC:.c=.o) build/asan/libcoffre.a
 	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/tests/%: build/obj/tests/unit/%.o build/libcoffre.a
+build/tests/%: build/obj/tests/unit/%.o $(TEST_SUPPORT_SRCS:%.c=build/obj/%.o) build/libcoffre.a
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(PKG_LIBS)
 
-build/asan/tests/%: build/asan/obj/tests/unit/%.o build/asan/libcoffre.a
+build/asan/tests/%: build/asan/obj/tests/unit/%.o $(TEST_SUPPORT_SRCS:%.c=build/asan/obj/%.o) build/asan/libcoffre.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(PKG_LIBS)
 
@@ -135,11 +137,11 @@ unit-asan: $(ASAN_TESTS)
 
 unit: unit-rel unit-asan
 
-# Integration tests drive the sanitizer build of the real server with real
+# Integration tests (and the OASIS conformance cases) drive the sanitizer build of the real server with real
 # clients (PyKMIP through Debian's /usr/bin/python3, curl).
 integration: build/coffre build/asan/coffre
 	COFFRE_BIN=$(CURDIR)/build/asan/coffre CF_SHARED=$(CURDIR)/../shared \
-	  /usr/bin/python3 -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning tests/integration
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning tests/integration tests/conformance
 
 test: deps
 	$(MAKE) all asan tests $(FUZZ_REPLAY)
@@ -160,4 +162,4 @@ bench: deps
 clean:
 	rm -rf build
 
--include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(wildcard build/obj/tests/unit/*.d) $(wildcard build/asan/obj/tests/unit/*.d) $(wildcard build/asan/obj/tests/fuzz/*.d)
+-include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(wildcard build/obj/tests/unit/*.d) $(wildcard build/asan/obj/tests/unit/*.d) $(wildcard build/asan/obj/tests/fuzz/*.d) $(wildcard build/obj/tests/unit/support/*.d) $(wildcard build/asan/obj/tests/unit/support/*.d)

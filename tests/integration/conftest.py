@@ -19,8 +19,11 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("COFFRE_BIN", os.path.join(ROOT, "build", "coffre"))
+# A sanitizer report, or a log line of level error (the level follows the
+# timestamp: "2026-11-23T04:41:52.774Z error [file.c:12] ..."), or a client
+# told internal_error.
 BAD_LOG = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehavior|"
-                     r" error +\[|internal_error")
+                     r"^\S+Z error +\[|internal_error")
 
 
 def free_port():
