@@ -4,5 +4,7 @@
 
 /* `coffre server ...`: run the KMS. Returns the process exit code. */
 int cli_server_main(int argc, char **argv);
+/* `coffre identity ...`: certificate identities on a data directory. */
+int cli_identity_main(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ static void usage(FILE *f)
             "commands:\n"
             "  server     run the key management server\n"
             "             --data DIR --kmip-listen HOST:PORT --https-listen HOST:PORT\n"
+            "  identity   register, list, retire certificate identities (on a data directory)\n"
             "  version    print the version\n"
             "\n"
             "`coffre server --help` lists every server option.\n");
@@ -26,6 +27,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "server") == 0)
         return cli_server_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "identity") == 0)
+        return cli_identity_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("coffre %s\n", CF_VERSION);
         return 0;

@@ -4,13 +4,20 @@
  * Start-up order: data directory (0700) -> development PKI on first start ->
  * master key provider -> store -> keyring (the store KEK, wrapped by the
  * master key, kept in the store so every node of a cluster shares it) ->
- * network. Every worker thread opens its own store connection and owns a
- * request arena and a response buffer that it reuses.
+ * bootstrap of the identities on a new store (tenant "default", the
+ * development certificate admin.crt as its Manager, an operator API key in
+ * DIR/admin.token) -> network. Every worker thread opens its own store
+ * connection and owns a request arena and a response buffer that it reuses.
+ *
+ * KMIP clients are identified by their certificate on every message
+ * (core_auth_certificate: pin, then CA rule), so disabling or retiring an
+ * identity takes effect on the next request, even on an open connection.
  */
 #include "cli/cli.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -20,9 +27,11 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/core.h"
 #include "crypto/crypto.h"
+#include "crypto/crypto_cert.h"
 #include "kmip/kmip.h"
 #include "rest/rest.h"
 #include "net/net.h"
@@ -32,7 +41,7 @@
 #include "util/version.h"
 
 #define KEK_META_KEY "kek.1"
-#define DEFAULT_TENANT "default"
+#define TOKEN_FILE "admin.token"
 
 struct server_opts {
     const char *data;
@@ -41,6 +50,7 @@ struct server_opts {
     const char *log_file;
     unsigned workers;
     cf_log_level log_level;
+    bool allow_duplicate_names;
 };
 
 struct server {
@@ -67,7 +77,10 @@ static void server_usage(FILE *f)
             "  --https-listen HOST:PORT HTTPS (default 127.0.0.1:8443)\n"
             "  --workers N              worker threads (default: one per CPU)\n"
             "  --log-level LEVEL        debug|info|warn|error (default info)\n"
-            "  --log-file PATH          append the log to PATH instead of stderr\n");
+            "  --log-file PATH          append the log to PATH instead of stderr\n"
+            "  --allow-duplicate-names  let several live objects share a Name (PyKMIP's\n"
+            "                           register() names objects after their type); by\n"
+            "                           default Names are unique per tenant (KMIP 2.1 4.32)\n");
 }
 
 static int parse_level(const char *s, cf_log_level *out)
@@ -90,6 +103,7 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         {"workers", required_argument, NULL, 'w'},
         {"log-level", required_argument, NULL, 'l'},
         {"log-file", required_argument, NULL, 'f'},
+        {"allow-duplicate-names", no_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -106,6 +120,7 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         case 'k': o->kmip_listen = optarg; break;
         case 'H': o->https_listen = optarg; break;
         case 'f': o->log_file = optarg; break;
+        case 'N': o->allow_duplicate_names = true; break;
         case 'w':
             errno = 0;
             n = strtoul(optarg, &end, 10);
@@ -219,26 +234,53 @@ static void worker_fini(void *wstate)
     free(w);
 }
 
-/* The client certificate is the identity: subject and issuer. Until
- * tenants and roles exist every certificate the CA vouches for is a Manager
- * of the default tenant. */
-static void identity_from_peer(cf_arena *a, const net_peer *peer, core_identity *who)
+static void hex32(const uint8_t *p, char out[65])
 {
-    who->tenant = DEFAULT_TENANT;
-    who->role = CORE_ROLE_MANAGER;
-    who->id = cf_arena_sprintf(a, "cert:%s|%s", peer->subject, peer->issuer);
-    if (who->id == NULL)
-        who->id = "cert:?";
+    static const char x[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = x[p[i] >> 4];
+        out[2 * i + 1] = x[p[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+/* The identity of a verified client certificate (core_auth_certificate).
+ * A certificate that maps to none (or to a disabled or expired identity)
+ * gets an unauthenticated identity: kmip_handle then refuses every batch
+ * item with Authentication Not Successful. */
+static const core_identity *identity_from_peer(struct worker *w, const net_peer *peer)
+{
+    static const core_identity nobody = {.id = "unregistered"};
+    core_peer_cert pc = {.sha256 = peer->cert_sha256, .subject = peer->subject,
+                         .issuer_sha256 = peer->has_issuer ? peer->issuer_sha256 : NULL};
+    core_identity *who = NULL, *anon;
+    char fp[65];
+    cf_status rc = core_auth_certificate(w->st, w->arena, core_now(), &pc, &who);
+
+    if (rc == CF_OK)
+        return who;
+    hex32(peer->cert_sha256, fp);
+    cf_log_write(rc == CF_ERR_AUTH ? CF_LOG_WARN : CF_LOG_ERROR, __FILE__, __LINE__,
+                 "kmip: client certificate refused (%s) from %s: subject \"%s\", issuer \"%s\", "
+                 "sha256 %s",
+                 rc == CF_ERR_AUTH ? "no identity" : cf_status_str(rc), peer->addr, peer->subject,
+                 peer->issuer, fp);
+    anon = cf_arena_calloc(w->arena, sizeof *anon);
+    if (anon == NULL)
+        return &nobody;
+    anon->id = cf_arena_sprintf(w->arena, "unregistered:%s", fp);
+    if (anon->id == NULL)
+        anon->id = nobody.id;
+    return anon;
 }
 
 static void on_kmip(void *wstate, const net_peer *peer, const uint8_t *msg, size_t len,
                     cf_buf *out)
 {
     struct worker *w = wstate;
-    core_identity who;
-    kmip_env env = {.core = &w->srv->core, .st = w->st, .arena = w->arena, .who = &who};
+    kmip_env env = {.core = &w->srv->core, .st = w->st, .arena = w->arena};
 
-    identity_from_peer(w->arena, peer, &who);
+    env.who = identity_from_peer(w, peer);
     kmip_handle(&env, msg, len, out);
     cf_arena_reset(w->arena);
 }
@@ -249,6 +291,83 @@ static void on_https(void *wstate, const net_peer *peer, struct evhttp_request *
     rest_env env = {.core = &w->srv->core, .st = w->st, .arena = w->arena};
     rest_handle(&env, peer, req);
     cf_arena_reset(w->arena);
+}
+
+/* Write DIR/admin.token: the token and a newline, mode 0600, through a
+ * temporary file renamed into place (a stale one from an earlier store is
+ * replaced). Called inside the bootstrap transaction. */
+struct token_file {
+    const char *data;
+    bool written;
+};
+
+static cf_status publish_token(void *ctx, const cf_secret *token)
+{
+    struct token_file *tf = ctx;
+    const char *data = tf->data;
+    char tmp[PATH_MAX], path[PATH_MAX];
+    cf_status rc = CF_ERR_IO;
+    int fd;
+
+    snprintf(tmp, sizeof tmp, "%s/%s.tmp", data, TOKEN_FILE);
+    snprintf(path, sizeof path, "%s/%s", data, TOKEN_FILE);
+    unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        CF_LOGE("cannot create %s: %s", tmp, strerror(errno));
+        return CF_ERR_IO;
+    }
+    if (write(fd, token->p, token->len) == (ssize_t)token->len && write(fd, "\n", 1) == 1 &&
+        fsync(fd) == 0)
+        rc = CF_OK;
+    if (close(fd) != 0)
+        rc = CF_ERR_IO;
+    if (rc == CF_OK && rename(tmp, path) != 0)
+        rc = CF_ERR_IO;
+    tf->written = rc == CF_OK;
+    if (rc == CF_OK && (fd = open(data, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    if (rc != CF_OK) {
+        CF_LOGE("cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    return rc;
+}
+
+/* First start of a store: tenant "default", DIR/pki/admin.crt (when there
+ * is one) as its Manager, an operator API key in DIR/admin.token. The log
+ * names the file, never the token. */
+static cf_status bootstrap(struct server *srv, store *st, cf_arena *a)
+{
+    char path[PATH_MAX];
+    crypto_cert_id admin;
+    struct token_file tf = {.data = srv->opt.data};
+    core_bootstrap_in in = {.publish = publish_token, .ctx = &tf};
+    bool done = false;
+    cf_status rc;
+
+    snprintf(path, sizeof path, "%s/pki/admin.crt", srv->opt.data);
+    rc = crypto_cert_identify_file(path, a, &admin);
+    if (rc == CF_OK) {
+        in.admin_sha256 = admin.sha256;
+        in.admin_subject = admin.subject;
+    } else if (rc != CF_ERR_NOT_FOUND) {
+        CF_LOGW("bootstrap: %s is not usable (%s): no certificate identity registered", path,
+                cf_status_str(rc));
+    }
+    rc = core_bootstrap(st, a, core_now(), &in, &done);
+    snprintf(path, sizeof path, "%s/%s", srv->opt.data, TOKEN_FILE);
+    if (rc != CF_OK) {
+        CF_LOGE("bootstrap of tenants and identities failed: %s", cf_status_str(rc));
+        if (tf.written)
+            unlink(path); /* written, then the transaction failed */
+        return rc;
+    }
+    if (done)
+        CF_LOGI("bootstrap: the operator API key is in %s (mode 0600)", path);
+    return CF_OK;
 }
 
 static cf_status server_prepare(struct server *srv)
@@ -290,6 +409,9 @@ static cf_status server_prepare(struct server *srv)
     rc = open_keyring(srv, st);
     srv->core.keyring = srv->keyring;
     srv->core.vendor = "Coffre";
+    srv->core.allow_duplicate_names = srv->opt.allow_duplicate_names;
+    if (rc == CF_OK)
+        rc = bootstrap(srv, st, a);
 out:
     cf_arena_free(a);
     store_close(st);

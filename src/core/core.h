@@ -37,17 +37,37 @@ typedef enum core_role {
     CORE_ROLE_MANAGER = 3,  /* everything in the tenant, access included */
 } core_role;
 
-/* The authenticated caller, established by the front end. */
+typedef enum core_identity_kind {
+    CORE_IDENTITY_CERTIFICATE = 0, /* a client certificate (KMIP, or HTTPS) */
+    CORE_IDENTITY_API_KEY = 1,     /* a bearer token "cf1_..." */
+} core_identity_kind;
+
+struct core_restriction; /* see "tenants, identities, roles" below */
+
+/* The authenticated caller, established by the front end (core_auth_token,
+ * core_auth_certificate). Zero-initialised fields mean "no operator flag,
+ * no restriction", so {tenant, id, role} is a complete ordinary identity.
+ * tenant NULL without is_operator is an unauthenticated peer: every
+ * authorization answers CF_ERR_AUTH (core_authenticated). */
 typedef struct core_identity {
-    const char *tenant;  /* tenant id */
-    const char *id;      /* stable identity id, e.g. "cert:CN=admin,O=...|CN=Coffre CA" */
-    core_role role;
+    const char *tenant;  /* tenant id; NULL for the operator (or unauthenticated) */
+    const char *id;      /* identity id (a UUID): objects' owner */
+    core_role role;      /* in its tenant; CORE_ROLE_NONE for the operator */
+    bool is_operator;    /* the operator: tenants, identities; never objects */
+    core_identity_kind kind;
+    const char *name;    /* for logs and listings, may be NULL */
+    const struct core_restriction *restriction; /* NULL: none */
 } core_identity;
 
 /* Process-wide, read-only after start (shared by all worker threads). */
 typedef struct core {
     const cf_keyring *keyring;
     const char *vendor;  /* Vendor Identification */
+    /* Names are unique among a tenant's live objects (KMIP 2.1 4.32, the
+     * OASIS baseline BL-M-8) unless this is set: PyKMIP's register() names
+     * every object after its type, so scripts registering two objects
+     * without names need it (`coffre server --allow-duplicate-names`). */
+    bool allow_duplicate_names;
 } core;
 
 /* One request's context. */
@@ -58,6 +78,8 @@ typedef struct core_req {
     const core_identity *who;
     int64_t now;               /* seconds since the epoch, fixed for the request */
     const char *err_msg;       /* set on failure: a message safe to show the client */
+    bool batch_txn;            /* the caller holds a store transaction (a KMIP batch
+                                * with Undo): writes join it, no begin/commit */
 } core_req;
 
 typedef struct core_object {
@@ -73,6 +95,8 @@ typedef struct core_object {
     const uint8_t *sealed;     /* key material sealed under the keyring */
     size_t sealed_len;
     uint32_t key_format;       /* KMIP_KEY_FORMAT_TYPE_* of the stored material */
+    bool names_changed;        /* an edit added or changed a Name: the next save
+                                * checks that names stay unique (inserts always) */
 } core_object;
 
 /* ------------------------------------------------------------- helpers */
@@ -114,8 +138,18 @@ cf_status core_object_load(core_req *req, const char *uid, core_object **out);
  * *out with cf_secret_free. */
 cf_status core_object_material(core_req *req, const core_object *obj, cf_secret *out);
 
+/* May Get hand out obj's key material? The caller's READ_MATERIAL right,
+ * then Extractable False refuses it (CF_ERR_NOT_EXTRACTABLE, 1.4 3.50,
+ * 2.1 4.23) and Sensitive True unless it leaves wrapped (CF_ERR_SENSITIVE,
+ * 1.4 3.48, 2.1 4.55). Destroyed objects pass: Get reports them. */
+cf_status core_object_check_export(core_req *req, const core_object *obj, bool wrapped);
+
+/* Get served obj: Fresh becomes False (1.4 3.34, 2.1 4.24), written at the
+ * first Get only (later ones find it False and write nothing). */
+cf_status core_object_served(core_req *req, const core_object *obj);
+
 /* All attributes of obj including the synthesised Unique Identifier,
- * Object Type and State, as a Structure of Attribute items. */
+ * Object Type, State and Key Format Type, as a Structure of Attribute items. */
 cf_status core_object_attributes(core_req *req, const core_object *obj, ttlv_item **out);
 
 /* Add one attribute instance (AddAttribute). The index is chosen by the
@@ -179,7 +213,10 @@ enum core_usage {
  * 3.22-3.27) and role (Writer or above; processing with a Compromised key
  * needs a Manager: "a client that is trusted to use compromised objects").
  * The Cryptographic Usage Mask is the caller's to check: it depends on the
- * operation. CF_OK, CF_ERR_STATE or CF_ERR_PERMISSION (message set). */
+ * operation. CF_OK, CF_ERR_STATE or CF_ERR_PERMISSION (message set).
+ * Authorized as CORE_ACT_ENCRYPT (protect) or CORE_ACT_DECRYPT (process):
+ * callers that know the operation call core_object_check_use (below, in
+ * "tenants, identities, roles") with its action instead. */
 cf_status core_object_check_usage(core_req *req, const core_object *obj, enum core_usage usage);
 
 /* Activate (1.4 4.19): Pre-Active -> Active, Activation Date = now. */
@@ -466,5 +503,349 @@ typedef struct core_derive_in {
  * registered with a Derivation Base Object link to each source, and each
  * source receives a Derived Key link to it. */
 cf_status core_derive_key(core_req *req, const core_derive_in *in, core_object **out);
+
+/* ------------------------------------------------------ Check (core_check.c) */
+typedef struct core_check_in {
+    bool has_usage_mask;
+    int32_t usage_mask;     /* Cryptographic Usage Mask the client intends */
+    bool has_usage_count;
+    int64_t usage_count;    /* Usage Limits Count it needs */
+    bool has_lease_time;
+    uint32_t lease_time;    /* Lease Time it would ask for (seconds) */
+} core_check_in;
+
+typedef struct core_check_out {
+    const char *uid;        /* the object checked (arena) */
+    bool usage_mask_denied; /* which request values caused a refusal */
+    bool usage_count_denied;
+    bool lease_time_denied;
+} core_check_out;
+
+/* Check (KMIP 1.4 section 4.10, 2.1 section 6.1.7): may the caller use uid
+ * as in says? Reads only. Errors: CF_ERR_NOT_FOUND, CF_ERR_DESTROYED,
+ * CF_ERR_USAGE_MASK (a bit the object's mask lacks), CF_ERR_PERMISSION
+ * (the caller's role may not use it so, or a Lease Time longer than the
+ * object's), CF_ERR_USAGE_LIMIT (more than its Usage Limits leave); *out
+ * says which value failed. */
+cf_status core_check(core_req *req, const char *uid, const core_check_in *in,
+                     core_check_out *out);
+
+/* ============ tenants, identities, roles (core_identity.c, core_authz.c) */
+/*
+ * The model (docs/tenants.md has the long form):
+ * - A tenant is a customer or team: every object and identity row is keyed
+ *   by it. "default" exists from the first start.
+ * - An identity acts in one tenant with one role (Reader < Writer <
+ *   Manager), or is the operator, outside every tenant, who manages
+ *   tenants and identities and never touches objects. It authenticates
+ *   with an API key (token shown once, stored as SHA-256 of its secret) or
+ *   a client certificate (pinned by the SHA-256 of its DER, and/or admitted
+ *   by a (tenant CA, subject) rule). It may expire, be disabled, and carry
+ *   a restriction: a set of actions and/or a list of objects.
+ * - One permission table (core_authz.c: action -> minimum role + rules)
+ *   answers for KMIP and REST alike. Objects' owner is the identity id.
+ *
+ * Management calls take a `tenant` argument: NULL means the caller's own
+ * tenant; a tenant identity naming another tenant gets CF_ERR_NOT_FOUND
+ * (tenants are invisible to each other), the operator must name one. The
+ * store is always addressed by tenant: only core_auth_* (before the caller
+ * is known) and the operator's core_tenant_* read outside one tenant.
+ * These calls commit their own store transactions (not for use inside a
+ * KMIP batch transaction, req->batch_txn).
+ */
+
+/* ----------------------------------------------- actions and authorization */
+typedef enum core_action {
+    CORE_ACT_QUERY = 0,        /* server information: Discover Versions, Query, RNG */
+    CORE_ACT_CREATE,           /* Create, Register, Create Key Pair, Derive Key, the new key of ReKey */
+    CORE_ACT_READ_METADATA,    /* Get Attributes / Attribute List, Locate, listings */
+    CORE_ACT_READ_MATERIAL,    /* Get: the key material leaves the server */
+    CORE_ACT_ENCRYPT,          /* key uses, one per KMIP Cryptographic Usage Mask bit */
+    CORE_ACT_DECRYPT,
+    CORE_ACT_WRAP,             /* wrap a key (Get with Key Wrapping Specification; envelopes) */
+    CORE_ACT_UNWRAP,
+    CORE_ACT_SIGN,
+    CORE_ACT_VERIFY,
+    CORE_ACT_MAC,
+    CORE_ACT_MAC_VERIFY,
+    CORE_ACT_DERIVE,
+    CORE_ACT_USE_COMPROMISED,  /* process data with a Compromised key (1.4 3.22) */
+    CORE_ACT_MODIFY,           /* Add / Modify / Delete / Set Attribute */
+    CORE_ACT_REKEY,            /* ReKey, ReKey Key Pair (rotation) */
+    CORE_ACT_LIFECYCLE,        /* Activate */
+    CORE_ACT_REVOKE,           /* Revoke (deactivate, compromise) */
+    CORE_ACT_DESTROY,          /* Destroy */
+    CORE_ACT_READ_AUDIT,       /* read the tenant's audit trail */
+    CORE_ACT_MANAGE_IDENTITIES,/* create, list, change, retire identities */
+    CORE_ACT_MANAGE_TENANTS,   /* create, list, suspend, delete tenants */
+    CORE_ACTION_COUNT
+} core_action;
+
+#define CORE_ACTION_BIT(a) ((uint64_t)1 << (a))
+/* Every key use (the actions a restriction to "use this key" names). */
+#define CORE_ACTIONS_USE                                                                          \
+    (CORE_ACTION_BIT(CORE_ACT_ENCRYPT) | CORE_ACTION_BIT(CORE_ACT_DECRYPT) |                      \
+     CORE_ACTION_BIT(CORE_ACT_WRAP) | CORE_ACTION_BIT(CORE_ACT_UNWRAP) |                          \
+     CORE_ACTION_BIT(CORE_ACT_SIGN) | CORE_ACTION_BIT(CORE_ACT_VERIFY) |                          \
+     CORE_ACTION_BIT(CORE_ACT_MAC) | CORE_ACTION_BIT(CORE_ACT_MAC_VERIFY) |                       \
+     CORE_ACTION_BIT(CORE_ACT_DERIVE))
+#define CORE_ACTIONS_ALL (CORE_ACTION_BIT(CORE_ACTION_COUNT) - 1)
+
+enum core_authz_flags {
+    CORE_AUTHZ_OBJECT = 1 << 0,        /* about objects: the tenant and a uid
+                                        * restriction apply (obj NULL: a listing,
+                                        * refused to uid-restricted identities) */
+    CORE_AUTHZ_OWNER = 1 << 1,         /* below Manager, only on objects the
+                                        * caller owns (1.4 4.20, 4.21) */
+    CORE_AUTHZ_OPERATOR = 1 << 2,      /* the operator may do it too */
+    CORE_AUTHZ_OPERATOR_ONLY = 1 << 3, /* only the operator (min_role unused) */
+    CORE_AUTHZ_UNRESTRICTED = 1 << 4,  /* refused to restricted identities (they
+                                        * could mint unrestricted ones) */
+    CORE_AUTHZ_PROTECT = 1 << 5,       /* key use that protects data (3.22 rules) */
+    CORE_AUTHZ_PROCESS = 1 << 6,       /* key use that processes protected data */
+};
+
+/* One row of the permission table. */
+struct core_authz_rule {
+    core_action action;
+    const char *name;    /* stable, for JSON restrictions and docs: "encrypt", "read-material" */
+    core_role min_role;
+    unsigned flags;      /* enum core_authz_flags */
+    const char *what;    /* "use keys to encrypt": for messages and docs */
+    uint32_t usage_bit;  /* key uses: the KMIP Cryptographic Usage Mask bit, else 0 */
+};
+
+/* The table, in action order (docs/tenants.md is generated from it). */
+const struct core_authz_rule *core_authz_rules(size_t *out_n);
+/* The row of an action; NULL when out of range. */
+const struct core_authz_rule *core_authz_rule(core_action action);
+/* By name (exact); CF_ERR_INVALID_FIELD when unknown. */
+cf_status core_action_parse(const char *name, size_t len, core_action *out);
+/* The key-use action of a KMIP Cryptographic Usage Mask bit; CORE_ACTION_COUNT
+ * when the bit is not a use the table knows. */
+core_action core_action_of_usage(uint32_t usage_bit);
+
+/* What an identity is confined to. Both parts apply when set. */
+typedef struct core_restriction {
+    uint64_t actions;         /* CORE_ACTION_BIT()s allowed; 0: any action */
+    const char *const *uids;  /* the only objects it sees and acts on */
+    size_t n_uids;            /* 0: any object of its tenant */
+} core_restriction;
+
+#define CORE_RESTRICT_UIDS_MAX 64
+
+/* CF_OK for an authenticated identity, else CF_ERR_AUTH (who NULL, or no
+ * tenant and not the operator). The KMIP front end checks it per batch
+ * item before anything else. */
+cf_status core_authenticated(const core_identity *who);
+
+/* May who perform action (on obj, which may be NULL)? In order: CF_ERR_AUTH
+ * when unauthenticated; CF_ERR_PERMISSION when the operator asks for an
+ * action not marked for it (objects: never), a tenant identity for an
+ * operator-only action or below the minimum role, the object belongs to
+ * another tenant (objects without a tenant, built in memory, are not
+ * checked), the owner rule fails, or the restriction excludes the action or
+ * the object (a listing with obj NULL included). Pure: no store, no
+ * message (core_req_authorize sets one). */
+cf_status core_authorize(const core_identity *who, core_action action, const core_object *obj);
+/* core_authorize of req->who, with a client-safe message on refusal. */
+cf_status core_req_authorize(core_req *req, core_action action, const core_object *obj);
+/* CF_OK when core_authorize allows at least one action of the mask. */
+cf_status core_req_authorize_any(core_req *req, uint64_t actions, const core_object *obj);
+/* Does who's uid restriction let it see this object? (true without one.)
+ * core_object_load answers CF_ERR_NOT_FOUND for objects it may not see. */
+bool core_identity_sees(const core_identity *who, const char *uid);
+
+/* May the caller use obj's key for this key-use action now? core_authorize
+ * (role, tenant, restriction), the state and dates of 1.4 3.22-3.27 (as
+ * core_object_check_usage) and, to process with a Compromised key,
+ * CORE_ACT_USE_COMPROMISED (Manager). */
+cf_status core_object_check_use(core_req *req, const core_object *obj, core_action action);
+
+/* -------------------------------------------------------------- tenants */
+#define CORE_TENANT_DEFAULT "default"
+#define CORE_TENANT_ID_MAX 63
+#define CORE_NAME_MAX 200     /* tenant and identity names, bytes */
+
+typedef enum core_tenant_state {
+    CORE_TENANT_ACTIVE = 1,
+    CORE_TENANT_SUSPENDED = 2, /* its identities fail authentication */
+} core_tenant_state;
+
+typedef struct core_tenant {
+    const char *id;    /* [a-z0-9][a-z0-9-]{0,62} */
+    const char *name;
+    int64_t created;
+    uint32_t state;    /* core_tenant_state */
+} core_tenant;
+
+bool core_tenant_id_valid(const char *id);
+/* Operator only. name NULL: the id. CF_ERR_INVALID_FIELD (id, name),
+ * CF_ERR_EXISTS. */
+cf_status core_tenant_create(core_req *req, const char *id, const char *name, core_tenant **out);
+/* The operator: any tenant; a tenant identity: its own only (another one
+ * is CF_ERR_NOT_FOUND). */
+cf_status core_tenant_get(core_req *req, const char *id, core_tenant **out);
+/* Operator only: tenants by id, paged (limit < 0: all). */
+cf_status core_tenant_list(core_req *req, int64_t offset, int64_t limit, core_tenant **out,
+                           size_t *out_n, int64_t *out_total);
+/* Operator only: rename (name non-NULL) and/or set the state (0: keep). */
+cf_status core_tenant_update(core_req *req, const char *id, const char *name, uint32_t state);
+/* Operator only. Refused with CF_ERR_STATE while the tenant holds an
+ * object that is not destroyed; otherwise removes the tenant, its
+ * identities and its destroyed objects' metadata in one transaction. */
+cf_status core_tenant_delete(core_req *req, const char *id);
+
+/* ----------------------------------------------------------- identities */
+/* API key token: "cf1_" + the identity id as 32 lowercase hex digits + "_"
+ * + 43 base64url characters (256 random bits, no padding). 80 bytes. */
+#define CORE_TOKEN_PREFIX "cf1_"
+#define CORE_TOKEN_LEN 80
+#define CORE_TOKEN_SECRET_LEN 32
+#define CORE_ID_LEN 36        /* an identity id: UUID text form */
+
+/* Split a token; out_id receives the UUID form (NUL-terminated), out_secret
+ * the 32 secret bytes (the caller cleanses them). CF_ERR_AUTH for anything
+ * that is not exactly a canonical token (no detail: it is client input). */
+cf_status core_token_parse(const char *token, size_t len, char out_id[CORE_ID_LEN + 1],
+                           uint8_t out_secret[CORE_TOKEN_SECRET_LEN]);
+/* The token of (id, secret) into *out (NUL-terminated, len 80), which the
+ * caller frees with cf_secret_free. */
+cf_status core_token_make(const char *id, const uint8_t secret[CORE_TOKEN_SECRET_LEN],
+                          cf_secret *out);
+
+/* Everything stored about an identity (never a secret). */
+typedef struct core_identity_rec {
+    core_identity ident;        /* ident.restriction points at restriction when set */
+    core_restriction restriction;
+    int64_t created;
+    int64_t expires;            /* 0: never */
+    bool disabled;
+    bool has_cert;              /* pinned certificate */
+    uint8_t cert_sha256[32];
+    bool has_ca;                /* CA rule */
+    uint8_t ca_sha256[32];
+    const char *subject;        /* CA rule subject (RFC 2253); NULL: any subject */
+    int64_t revision;
+} core_identity_rec;
+
+typedef struct core_identity_spec {
+    const char *tenant;           /* NULL: the caller's (the operator must name one) */
+    core_identity_kind kind;
+    const char *name;             /* 1..CORE_NAME_MAX bytes, UTF-8, no control characters */
+    core_role role;               /* Reader, Writer or Manager */
+    bool is_operator;             /* a new operator API key: operator callers only,
+                                   * tenant NULL, role NONE */
+    int64_t expires;              /* 0: never, else after now */
+    const uint8_t *cert_sha256;   /* certificate: the pin (32 bytes), or NULL */
+    const uint8_t *ca_sha256;     /* certificate: the CA of a rule (32 bytes), or NULL */
+    const char *subject;          /* the rule's subject (RFC 2253, as the TLS layer
+                                   * prints it); NULL: any subject the CA issues */
+    core_restriction restriction; /* zero: none */
+} core_identity_spec;
+
+/* Create an identity (CORE_ACT_MANAGE_IDENTITIES in spec->tenant, or the
+ * operator). API keys: *out_token receives the token, shown once (the
+ * caller frees it with cf_secret_free); certificates: a pin and/or a CA
+ * rule is required, out_token may be NULL. Errors: CF_ERR_INVALID_FIELD
+ * (name, role, expiry, hashes, restriction: unknown action bits, bad or
+ * too many uids), CF_ERR_NOT_FOUND (tenant, or a restriction uid that is
+ * not an object of the tenant), CF_ERR_EXISTS (the certificate or rule
+ * already maps to an identity, in any tenant), CF_ERR_PERMISSION. */
+cf_status core_identity_create(core_req *req, const core_identity_spec *spec,
+                               core_identity_rec **out, cf_secret *out_token);
+cf_status core_identity_get(core_req *req, const char *tenant, const char *id,
+                            core_identity_rec **out);
+/* A tenant's identities (tenant NULL for the operator: the operator's
+ * own), oldest first, paged. */
+cf_status core_identity_list(core_req *req, const char *tenant, int64_t offset, int64_t limit,
+                             core_identity_rec **out, size_t *out_n, int64_t *out_total);
+
+typedef struct core_identity_patch {
+    const char *name;             /* NULL: unchanged */
+    core_role role;               /* CORE_ROLE_NONE: unchanged */
+    bool set_expires;
+    int64_t expires;              /* 0: never */
+    bool set_disabled;
+    bool disabled;
+    bool set_restriction;
+    core_restriction restriction;
+} core_identity_patch;
+/* Change an identity (revision-checked, retried). A Manager cannot change
+ * itself into something it could not create; operator identities are
+ * changed by the operator only. */
+cf_status core_identity_update(core_req *req, const char *tenant, const char *id,
+                               const core_identity_patch *p, core_identity_rec **out);
+/* Remove the row (its objects keep their owner id). */
+cf_status core_identity_delete(core_req *req, const char *tenant, const char *id);
+
+typedef enum core_retire_mode {
+    /* Refuse with CF_ERR_STATE while the identity owns objects that are not
+     * destroyed, listing them; with none, disable the identity. */
+    CORE_RETIRE_REFUSE_AND_LIST = 1,
+    /* Disable the identity, then for every object it owns that is not
+     * destroyed: Revoke (Cessation of Operation) when Active, then Destroy
+     * (core_lifecycle.c), as the managed KMIP-for-VMware services do when
+     * the vCenter certificate is retired. */
+    CORE_RETIRE_REVOKE_AND_DESTROY = 2,
+} core_retire_mode;
+
+#define CORE_RETIRE_LIST_MAX 1000
+
+typedef struct core_retire_result {
+    const char **uids;  /* refuse: the live objects (first CORE_RETIRE_LIST_MAX);
+                         * revoke-and-destroy: the objects destroyed */
+    size_t n;
+    int64_t total;      /* refuse: how many live objects in all */
+} core_retire_result;
+
+/* Retire an identity (CORE_ACT_MANAGE_IDENTITIES). The lifecycle steps run
+ * as the tenant's Manager on behalf of the caller (the operator included);
+ * a failure part-way leaves the identity disabled and the rest of the
+ * objects as they were: run it again. */
+cf_status core_identity_retire(core_req *req, const char *tenant, const char *id,
+                               core_retire_mode mode, core_retire_result *out);
+
+/* ------------------------------------------------------- authentication */
+/* A verified client certificate as the TLS layer reports it. */
+typedef struct core_peer_cert {
+    const uint8_t *sha256;         /* SHA-256 of its DER (32 bytes) */
+    const uint8_t *issuer_sha256;  /* SHA-256 of the trust anchor that issued
+                                    * it (32 bytes), or NULL when unknown */
+    const char *subject;           /* RFC 2253 */
+} core_peer_cert;
+
+/* The identity (in the arena) of an API key token: by the id it names, the
+ * SHA-256 of its secret compared in constant time. CF_ERR_AUTH (with
+ * nothing more for the client) for a malformed token, an unknown id, a
+ * wrong secret, an identity that is not an API key, disabled, expired, or
+ * whose tenant is suspended or gone; store errors. The reason is logged. */
+cf_status core_auth_token(store *st, cf_arena *a, int64_t now, const char *token, size_t len,
+                          core_identity **out);
+/* The identity of a verified client certificate: its pin first, then a CA
+ * rule of the issuing anchor (exact subject, then any subject). Same
+ * refusals as core_auth_token (CF_ERR_AUTH). */
+cf_status core_auth_certificate(store *st, cf_arena *a, int64_t now, const core_peer_cert *cert,
+                                core_identity **out);
+
+/* ------------------------------------------------------------ bootstrap */
+typedef struct core_bootstrap_in {
+    const uint8_t *admin_sha256;  /* a client certificate to register by
+                                   * fingerprint as Manager of "default", or NULL */
+    const char *admin_subject;    /* its subject, for the identity's name */
+    /* Called inside the transaction with the new operator token (never
+     * log it): write it where the operator finds it. A failure aborts the
+     * bootstrap (nothing is created). */
+    cf_status (*publish)(void *ctx, const cf_secret *token);
+    void *ctx;
+} core_bootstrap_in;
+
+/* First start: in one store transaction, unless the store is already
+ * bootstrapped (meta "bootstrap"), create the tenant "default" (when
+ * absent), the admin certificate identity and an operator API key, and
+ * mark the store. Two nodes starting on one database: exactly one creates
+ * them (the other finds the mark). *out_done: whether this call did it. */
+cf_status core_bootstrap(store *st, cf_arena *a, int64_t now, const core_bootstrap_in *in,
+                         bool *out_done);
 
 #endif

@@ -96,6 +96,32 @@ static const struct core_attr_rule rules[] = {
     R("Rotate Name", TTLV_STRUCTURE, CL),
     R("Rotate Offset", TTLV_INTERVAL, C),
     R("Short Unique Identifier", TTLV_BYTE_STRING, S),
+    /* 2.1 section 4.6 Certificate Attributes: each field its own attribute,
+     * from the certificate's subject and issuer names. */
+    R("Certificate Subject CN", TTLV_TEXT_STRING, S | M),
+    R("Certificate Subject O", TTLV_TEXT_STRING, S | M),
+    R("Certificate Subject OU", TTLV_TEXT_STRING, S | M),
+    R("Certificate Subject Email", TTLV_TEXT_STRING, S | M),
+    R("Certificate Subject C", TTLV_TEXT_STRING, S | M),
+    R("Certificate Subject ST", TTLV_TEXT_STRING, S | M),
+    R("Certificate Subject L", TTLV_TEXT_STRING, S | M),
+    R("Certificate Subject UID", TTLV_TEXT_STRING, S | M),
+    R("Certificate Subject Serial Number", TTLV_TEXT_STRING, S | M),
+    R("Certificate Subject Title", TTLV_TEXT_STRING, S | M),
+    R("Certificate Subject DC", TTLV_TEXT_STRING, S | M),
+    R("Certificate Subject DN Qualifier", TTLV_TEXT_STRING, S | M),
+    R("Certificate Issuer CN", TTLV_TEXT_STRING, S | M),
+    R("Certificate Issuer O", TTLV_TEXT_STRING, S | M),
+    R("Certificate Issuer OU", TTLV_TEXT_STRING, S | M),
+    R("Certificate Issuer Email", TTLV_TEXT_STRING, S | M),
+    R("Certificate Issuer C", TTLV_TEXT_STRING, S | M),
+    R("Certificate Issuer ST", TTLV_TEXT_STRING, S | M),
+    R("Certificate Issuer L", TTLV_TEXT_STRING, S | M),
+    R("Certificate Issuer UID", TTLV_TEXT_STRING, S | M),
+    R("Certificate Issuer Serial Number", TTLV_TEXT_STRING, S | M),
+    R("Certificate Issuer Title", TTLV_TEXT_STRING, S | M),
+    R("Certificate Issuer DC", TTLV_TEXT_STRING, S | M),
+    R("Certificate Issuer DN Qualifier", TTLV_TEXT_STRING, S | M),
 };
 
 #undef C
@@ -117,12 +143,30 @@ bool core_attr_is_custom(const char *name, size_t len)
     return len > 2 && (name[0] == 'x' || name[0] == 'y') && name[1] == '-';
 }
 
+/* Tags older than their attribute: 2.0 made these fields attributes (2.1
+ * sections 4.26 and 4.37); a 1.x object has them only inside its structure. */
+static const struct {
+    const char *name;
+    uint16_t since;
+} attr_since[] = {
+    {"Key Format Type", KMIP_V(2, 0)},
+    {"Opaque Data Type", KMIP_V(2, 0)},
+};
+
 bool core_attr_in_version(const char *name, uint16_t ver)
 {
     const ttlv_tag_info *ti;
     size_t len = strlen(name);
     if (core_attr_is_custom(name, len))
         return true; /* the 2.x front end maps them to Vendor Attribute */
+    for (size_t i = 0; i < sizeof attr_since / sizeof attr_since[0]; i++)
+        if (strcmp(attr_since[i].name, name) == 0 && ver < attr_since[i].since)
+            return false;
+    /* The Certificate Attributes fields (tags of 1.4) are attributes since
+     * 2.0 (2.1 4.6); 1.x has X.509 Certificate Subject and Issuer. */
+    if (ver < KMIP_V(2, 0) && (strncmp(name, "Certificate Subject ", 20) == 0 ||
+                               strncmp(name, "Certificate Issuer ", 19) == 0))
+        return false;
     ti = ttlv_tag_by_name(name, len);
     return ti != NULL && ttlv_tag_in_version(ti, ver);
 }
@@ -397,7 +441,7 @@ cf_status core_attr_put(core_req *req, core_object *obj, const char *name, const
 
 /* Equal values, whatever their tags (stored: Attribute Value; 2.x Current
  * Attribute: the attribute's own tag). */
-static bool value_equal(const ttlv_item *stored, const ttlv_item *given)
+bool core_attr_value_equal(const ttlv_item *stored, const ttlv_item *given)
 {
     ttlv_item a = *stored, b = *given;
     a.next = b.next = NULL;
@@ -421,7 +465,7 @@ static cf_status find_target(core_req *req, core_object *obj, const core_attr_ta
         count++;
         only = it;
         if ((t->by_index && idx == t->index) ||
-            (!t->by_index && t->current && value_equal(v, t->current))) {
+            (!t->by_index && t->current && core_attr_value_equal(v, t->current))) {
             *out = it;
             return CF_OK;
         }
@@ -467,7 +511,9 @@ static cf_status do_modify(core_req *req, core_object *obj, void *ctx)
     if ((st = core_attr_check_edit(req, obj, m->t->name, len, CORE_EDIT_MODIFY, old,
                                    m->value)) != CF_OK)
         return st;
-    return replace_value(req, obj, at, m->t->name, m->value);
+    if ((st = replace_value(req, obj, at, m->t->name, m->value)) != CF_OK)
+        return st;
+    return core_attr_after_edit(req, obj, m->t->name, m->value);
 }
 
 /* Read-only before existence: a client modifying State learns that it is
@@ -597,9 +643,10 @@ static cf_status do_set(core_req *req, core_object *obj, void *ctx)
             return st;
         old = ttlv_child(at, KMIP_TAG_ATTRIBUTE_VALUE);
         if ((st = core_attr_check_edit(req, obj, s->name, len, CORE_EDIT_MODIFY, old,
-                                       s->value)) != CF_OK)
+                                       s->value)) != CF_OK ||
+            (st = replace_value(req, obj, at, s->name, s->value)) != CF_OK)
             return st;
-        return replace_value(req, obj, at, s->name, s->value);
+        return core_attr_after_edit(req, obj, s->name, s->value);
     }
     if ((st = core_attr_check_edit(req, obj, s->name, len, CORE_EDIT_ADD, NULL, s->value)))
         return st;
@@ -608,7 +655,7 @@ static cf_status do_set(core_req *req, core_object *obj, void *ctx)
     if ((attr = core_attr_new(req->arena, s->name, 0, s->value)) == NULL)
         return CF_ERR_NOMEM;
     ttlv_append(obj->attrs, attr);
-    return CF_OK;
+    return core_attr_after_edit(req, obj, s->name, s->value);
 }
 
 cf_status core_attr_set(core_req *req, const char *uid, const char *name,

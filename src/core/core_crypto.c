@@ -1,12 +1,14 @@
 /*
  * core_crypto.c - the cryptographic operations a client performs with its
  * keys inside the server: Encrypt, Decrypt, Sign, Signature Verify, MAC,
- * MAC Verify, RNG Retrieve, RNG Seed (Derive Key: core_derive.c part below).
+ * MAC Verify, RNG Retrieve, RNG Seed (Derive Key, built on the same key
+ * handling: core_derive.c, through core_crypto_int.h).
  *
  * Each operation is the same four steps, so that the rules exist once:
  *   1. load the key and check its type for the operation;
- *   2. core_object_check_usage (state, Process Start / Protect Stop dates,
- *      role) and the Cryptographic Usage Mask bit of the operation;
+ *   2. core_object_check_use with the operation's action (the permission
+ *      table: role, tenant, restriction; state, Process Start / Protect
+ *      Stop dates) and the Cryptographic Usage Mask bit of the operation;
  *   3. the Cryptographic Parameters: the request's, else the key's
  *      attribute with the lowest index (KMIP 1.4 section 4.29), parsed
  *      into a plain struct and mapped to crypto_ops.h requests;
@@ -16,6 +18,7 @@
  * 2.x Bad Cryptographic Parameters) with that reason for the client.
  */
 #include "core/core_int.h"
+#include "core/core_crypto_int.h"
 
 #include <string.h>
 
@@ -26,13 +29,6 @@
 #include "util/log.h"
 
 /* ------------------------------------------------ Cryptographic Parameters */
-
-typedef struct cparams {
-    uint32_t mode, padding, hash, dsa, alg, mgf_hash;
-    bool has_random_iv, random_iv;
-    int32_t iv_bits, tag_len, counter_bits, icv, salt_len;
-    bool has_iv_bits, has_tag_len, has_counter_bits, has_icv, has_salt_len;
-} cparams;
 
 static cf_status param_int(core_req *req, const ttlv_item *it, int32_t *v, bool *has)
 {
@@ -110,7 +106,7 @@ static const ttlv_item *key_params(const core_object *obj)
     return best;
 }
 
-static uint32_t attr_enum(const core_object *obj, const char *name)
+uint32_t core_crypto_attr_enum(const core_object *obj, const char *name)
 {
     const ttlv_item *v = core_attr_find(obj, name, 0);
     return v && v->type == TTLV_ENUMERATION ? v->v.u32 : 0;
@@ -118,14 +114,7 @@ static uint32_t attr_enum(const core_object *obj, const char *name)
 
 /* ----------------------------------------------------------- the key */
 
-typedef struct keyuse {
-    core_object *obj;
-    cparams p;
-    cf_secret material;   /* symmetric bytes (cleansed by key_release) */
-    EVP_PKEY *pkey;       /* asymmetric keys */
-} keyuse;
-
-static void key_release(keyuse *k)
+void core_crypto_key_release(keyuse *k)
 {
     cf_secret_free(&k->material);
     EVP_PKEY_free(k->pkey);
@@ -159,22 +148,19 @@ static cf_status open_material(core_req *req, const core_object *obj, cf_secret 
 
 static bool type_in(uint32_t t, unsigned types)
 {
-    return (t == KMIP_OBJECT_TYPE_SYMMETRIC_KEY && (types & 1)) ||
-           (t == KMIP_OBJECT_TYPE_PUBLIC_KEY && (types & 2)) ||
-           (t == KMIP_OBJECT_TYPE_PRIVATE_KEY && (types & 4)) ||
-           (t == KMIP_OBJECT_TYPE_SECRET_DATA && (types & 8));
+    return (t == KMIP_OBJECT_TYPE_SYMMETRIC_KEY && (types & KEYUSE_SYM)) ||
+           (t == KMIP_OBJECT_TYPE_PUBLIC_KEY && (types & KEYUSE_PUB)) ||
+           (t == KMIP_OBJECT_TYPE_PRIVATE_KEY && (types & KEYUSE_PRIV)) ||
+           (t == KMIP_OBJECT_TYPE_SECRET_DATA && (types & KEYUSE_SECRET));
 }
-#define T_SYM 1u
-#define T_PUB 2u
-#define T_PRIV 4u
-#define T_SECRET 8u
 
 /* Steps 1-4 of the design note for the key of one operation. */
-static cf_status key_acquire(core_req *req, const char *uid, const ttlv_item *params,
-                             unsigned types, uint32_t usage_bit, enum core_usage usage,
-                             const char *opname, keyuse *k)
+cf_status core_crypto_key_acquire(core_req *req, const char *uid, const ttlv_item *params,
+                                  unsigned types, uint32_t usage_bit, enum core_usage usage,
+                                  const char *opname, keyuse *k)
 {
     const ttlv_item *mask;
+    core_action action;
     cf_status st;
 
     memset(k, 0, sizeof *k);
@@ -182,7 +168,13 @@ static cf_status key_acquire(core_req *req, const char *uid, const ttlv_item *pa
         return st;
     if (!type_in(k->obj->object_type, types))
         return core_fail(req, CF_ERR_OBJECT_TYPE, "this object cannot be used for %s", opname);
-    if ((st = core_object_check_usage(req, k->obj, usage)) != CF_OK)
+    /* The action of the operation's usage bit (core_authz.c), so that an
+     * identity restricted to some uses (wrap and unwrap, say) is held to
+     * them; the direction alone for a bit the table does not know. */
+    action = core_action_of_usage(usage_bit);
+    if (action == CORE_ACTION_COUNT)
+        action = usage == CORE_USAGE_PROTECT ? CORE_ACT_ENCRYPT : CORE_ACT_DECRYPT;
+    if ((st = core_object_check_use(req, k->obj, action)) != CF_OK)
         return st;
     mask = core_attr_find(k->obj, "Cryptographic Usage Mask", 0);
     if (mask == NULL || mask->type != TTLV_INTEGER || !((uint32_t)mask->v.i32 & usage_bit))
@@ -198,7 +190,7 @@ static cf_status key_acquire(core_req *req, const char *uid, const ttlv_item *pa
     if ((st = open_material(req, k->obj, &k->material)) != CF_OK)
         return st;
     st = crypto_key_load(k->obj->object_type, k->obj->key_format,
-                         attr_enum(k->obj, "Cryptographic Algorithm"), k->material.p,
+                         core_crypto_attr_enum(k->obj, "Cryptographic Algorithm"), k->material.p,
                          k->material.len, &k->pkey);
     cf_secret_free(&k->material);
     if (st != CF_OK) {
@@ -209,7 +201,7 @@ static cf_status key_acquire(core_req *req, const char *uid, const ttlv_item *pa
 }
 
 /* crypto_ops' "not offered" becomes CF_ERR_CRYPTO_PARAMS with its reason. */
-static cf_status crypto_result(core_req *req, cf_status st, const char *why, const char *what)
+cf_status core_crypto_result(core_req *req, cf_status st, const char *why, const char *what)
 {
     if (st == CF_OK)
         return CF_OK;
@@ -254,11 +246,12 @@ static cf_status ctr_block(core_req *req, const cparams *p, const uint8_t *iv, s
 }
 
 /* Fill the cipher request; for Encrypt, generate a missing IV into out. */
-static cf_status cipher_setup(core_req *req, const keyuse *k, const core_crypto_in *in, bool enc,
-                              crypto_cipher_req *r, crypto_cipher_info *info, core_crypto_out *out)
+cf_status core_crypto_cipher_setup(core_req *req, const keyuse *k, const core_crypto_in *in,
+                                   bool enc, crypto_cipher_req *r, crypto_cipher_info *info,
+                                   core_crypto_out *out)
 {
     const cparams *p = &k->p;
-    uint32_t alg = attr_enum(k->obj, "Cryptographic Algorithm");
+    uint32_t alg = core_crypto_attr_enum(k->obj, "Cryptographic Algorithm");
     const char *why = NULL;
     uint8_t *iv = NULL;
     cf_status st;
@@ -286,7 +279,7 @@ static cf_status cipher_setup(core_req *req, const keyuse *k, const core_crypto_
                                                        .padding = r->padding, .key_len = r->key_len,
                                                        .tag_len = r->tag_len, .aad_len = r->aad_len},
                                   info, &why)) != CF_OK)
-        return crypto_result(req, st, why, "encryption");
+        return core_crypto_result(req, st, why, "encryption");
     if (!enc && info->aead && in->check == NULL)
         return core_fail(req, CF_ERR_MISSING, "the Authenticated Encryption Tag is required");
     if (!enc && info->aead && r->tag_len != in->check_len)
@@ -319,8 +312,8 @@ static cf_status cipher_setup(core_req *req, const keyuse *k, const core_crypto_
     return CF_OK;
 }
 
-static cf_status sym_encrypt(core_req *req, const keyuse *k, const core_crypto_in *in,
-                             core_crypto_out *out)
+cf_status core_crypto_sym_encrypt(core_req *req, const keyuse *k, const core_crypto_in *in,
+                                  core_crypto_out *out)
 {
     crypto_cipher_req r;
     crypto_cipher_info info;
@@ -329,7 +322,7 @@ static cf_status sym_encrypt(core_req *req, const keyuse *k, const core_crypto_i
     cf_buf ct;
     cf_status st;
 
-    if ((st = cipher_setup(req, k, in, true, &r, &info, out)) != CF_OK)
+    if ((st = core_crypto_cipher_setup(req, k, in, true, &r, &info, out)) != CF_OK)
         return st;
     cf_buf_init(&ct, 0);
     st = crypto_encrypt(&r, in->data, in->data_len, &ct, tag, &why);
@@ -344,7 +337,7 @@ static cf_status sym_encrypt(core_req *req, const keyuse *k, const core_crypto_i
             st = CF_ERR_NOMEM;
     }
     cf_buf_free(&ct);
-    return crypto_result(req, st, why, "encryption");
+    return core_crypto_result(req, st, why, "encryption");
 }
 
 static cf_status sym_decrypt(core_req *req, const keyuse *k, const core_crypto_in *in,
@@ -355,10 +348,10 @@ static cf_status sym_decrypt(core_req *req, const keyuse *k, const core_crypto_i
     const char *why = NULL;
     cf_status st;
 
-    if ((st = cipher_setup(req, k, in, false, &r, &info, out)) != CF_OK)
+    if ((st = core_crypto_cipher_setup(req, k, in, false, &r, &info, out)) != CF_OK)
         return st;
     st = crypto_decrypt(&r, in->data, in->data_len, &out->plain, &why);
-    return crypto_result(req, st, why, "decryption");
+    return core_crypto_result(req, st, why, "decryption");
 }
 
 /* ------------------------------------------------------- RSA encryption */
@@ -372,9 +365,10 @@ static cf_status rsa_crypt(core_req *req, const keyuse *k, const core_crypto_in 
     cf_status st;
 
     if (!enc)
-        return crypto_result(req, crypto_rsa_decrypt(k->pkey, pad, k->p.hash, k->p.mgf_hash,
+        return core_crypto_result(req,
+                                  crypto_rsa_decrypt(k->pkey, pad, k->p.hash, k->p.mgf_hash,
                                                      in->data, in->data_len, &out->plain, &why),
-                             why, "decryption");
+                                  why, "decryption");
     cf_buf_init(&ct, 0);
     st = crypto_rsa_encrypt(k->pkey, pad, k->p.hash, k->p.mgf_hash, in->data, in->data_len, &ct,
                             &why);
@@ -384,7 +378,7 @@ static cf_status rsa_crypt(core_req *req, const keyuse *k, const core_crypto_in 
         st = out->data ? CF_OK : CF_ERR_NOMEM;
     }
     cf_buf_free(&ct);
-    return crypto_result(req, st, why, "encryption");
+    return core_crypto_result(req, st, why, "encryption");
 }
 
 static cf_status cipher_op(core_req *req, const core_crypto_in *in, core_crypto_out *out,
@@ -396,19 +390,21 @@ static cf_status cipher_op(core_req *req, const core_crypto_in *in, core_crypto_
     memset(out, 0, sizeof *out);
     if (!in->has_data)
         return core_fail(req, CF_ERR_MISSING, "Data is required");
-    st = key_acquire(req, in->uid, in->params, enc ? T_SYM | T_PUB | T_PRIV : T_SYM | T_PRIV,
-                     enc ? KMIP_CRYPTOGRAPHIC_USAGE_MASK_ENCRYPT
-                         : KMIP_CRYPTOGRAPHIC_USAGE_MASK_DECRYPT,
-                     enc ? CORE_USAGE_PROTECT : CORE_USAGE_PROCESS,
-                     enc ? "Encrypt" : "Decrypt", &k);
+    st = core_crypto_key_acquire(req, in->uid, in->params,
+                                 enc ? KEYUSE_SYM | KEYUSE_PUB | KEYUSE_PRIV
+                                     : KEYUSE_SYM | KEYUSE_PRIV,
+                                 enc ? KMIP_CRYPTOGRAPHIC_USAGE_MASK_ENCRYPT
+                                     : KMIP_CRYPTOGRAPHIC_USAGE_MASK_DECRYPT,
+                                 enc ? CORE_USAGE_PROTECT : CORE_USAGE_PROCESS,
+                                 enc ? "Encrypt" : "Decrypt", &k);
     if (st == CF_OK) {
         out->uid = k.obj->uid;
         if (k.pkey != NULL)
             st = rsa_crypt(req, &k, in, enc, out);
         else
-            st = enc ? sym_encrypt(req, &k, in, out) : sym_decrypt(req, &k, in, out);
+            st = enc ? core_crypto_sym_encrypt(req, &k, in, out) : sym_decrypt(req, &k, in, out);
     }
-    key_release(&k);
+    core_crypto_key_release(&k);
     return st;
 }
 
@@ -493,28 +489,30 @@ static cf_status sig_op(core_req *req, const core_crypto_in *in, core_crypto_out
     if (!sign && in->check == NULL)
         return core_fail(req, CF_ERR_MISSING, "Signature Data is required");
     cf_buf_init(&sig, 0);
-    st = key_acquire(req, in->uid, in->params, sign ? T_PRIV : T_PUB | T_PRIV,
-                     sign ? KMIP_CRYPTOGRAPHIC_USAGE_MASK_SIGN : KMIP_CRYPTOGRAPHIC_USAGE_MASK_VERIFY,
-                     sign ? CORE_USAGE_PROTECT : CORE_USAGE_PROCESS,
-                     sign ? "Sign" : "Signature Verify", &k);
+    st = core_crypto_key_acquire(req, in->uid, in->params,
+                                 sign ? KEYUSE_PRIV : KEYUSE_PUB | KEYUSE_PRIV,
+                                 sign ? KMIP_CRYPTOGRAPHIC_USAGE_MASK_SIGN
+                                      : KMIP_CRYPTOGRAPHIC_USAGE_MASK_VERIFY,
+                                 sign ? CORE_USAGE_PROTECT : CORE_USAGE_PROCESS,
+                                 sign ? "Sign" : "Signature Verify", &k);
     if (st == CF_OK) {
         out->uid = k.obj->uid;
         st = sig_params(req, &k, in->digested, &r);
     }
     if (st == CF_OK && sign) {
-        st = crypto_result(req, crypto_sign(k.pkey, &r, in->data, in->data_len, &sig, &why), why,
-                           "signing");
+        st = core_crypto_result(req, crypto_sign(k.pkey, &r, in->data, in->data_len, &sig, &why),
+                                why, "signing");
         out->data = st == CF_OK ? arena_copy(req, sig.p, sig.len) : NULL;
         out->data_len = sig.len;
         if (st == CF_OK && out->data == NULL)
             st = CF_ERR_NOMEM;
     } else if (st == CF_OK) {
-        st = crypto_result(req, crypto_verify(k.pkey, &r, in->data, in->data_len, in->check,
-                                              in->check_len, &out->valid, &why),
-                           why, "verification");
+        st = core_crypto_result(req, crypto_verify(k.pkey, &r, in->data, in->data_len, in->check,
+                                                   in->check_len, &out->valid, &why),
+                                why, "verification");
     }
     cf_buf_free(&sig);
-    key_release(&k);
+    core_crypto_key_release(&k);
     return st;
 }
 
@@ -542,7 +540,7 @@ static bool is_hmac(uint32_t alg)
  * key) or by the key's algorithm; CMAC by Block Cipher Mode CMAC. */
 static cf_status mac_select(core_req *req, const keyuse *k, uint32_t *alg, uint32_t *mode)
 {
-    uint32_t kalg = attr_enum(k->obj, "Cryptographic Algorithm");
+    uint32_t kalg = core_crypto_attr_enum(k->obj, "Cryptographic Algorithm");
     *mode = 0;
     if (is_hmac(k->p.alg)) {
         *alg = k->p.alg;
@@ -572,10 +570,11 @@ static cf_status mac_op(core_req *req, const core_crypto_in *in, core_crypto_out
         return core_fail(req, CF_ERR_MISSING, "Data is required");
     if (!gen && in->check == NULL)
         return core_fail(req, CF_ERR_MISSING, "MAC Data is required");
-    st = key_acquire(req, in->uid, in->params, T_SYM,
-                     gen ? KMIP_CRYPTOGRAPHIC_USAGE_MASK_MAC_GENERATE
-                         : KMIP_CRYPTOGRAPHIC_USAGE_MASK_MAC_VERIFY,
-                     gen ? CORE_USAGE_PROTECT : CORE_USAGE_PROCESS, gen ? "MAC" : "MAC Verify", &k);
+    st = core_crypto_key_acquire(req, in->uid, in->params, KEYUSE_SYM,
+                                 gen ? KMIP_CRYPTOGRAPHIC_USAGE_MASK_MAC_GENERATE
+                                     : KMIP_CRYPTOGRAPHIC_USAGE_MASK_MAC_VERIFY,
+                                 gen ? CORE_USAGE_PROTECT : CORE_USAGE_PROCESS,
+                                 gen ? "MAC" : "MAC Verify", &k);
     if (st == CF_OK) {
         out->uid = k.obj->uid;
         st = mac_select(req, &k, &alg, &mode);
@@ -591,8 +590,8 @@ static cf_status mac_op(core_req *req, const core_crypto_in *in, core_crypto_out
                                in->check, in->check_len, &out->valid, &why);
     }
     cf_cleanse(mac, sizeof mac);
-    key_release(&k);
-    return crypto_result(req, st, why, "MAC");
+    core_crypto_key_release(&k);
+    return core_crypto_result(req, st, why, "MAC");
 }
 
 cf_status core_mac(core_req *req, const core_crypto_in *in, core_crypto_out *out)
@@ -630,279 +629,4 @@ cf_status core_rng_seed(core_req *req, const uint8_t *p, size_t n, int32_t *out_
         return core_fail(req, CF_ERR_CRYPTO, "seeding failed");
     *out_used = (int32_t)n;
     return CF_OK;
-}
-
-/* ----------------------------------------------------------- Derive Key */
-
-typedef struct dparams {
-    const ttlv_item *params;          /* Cryptographic Parameters */
-    const uint8_t *iv, *data, *salt;
-    size_t iv_len, data_len, salt_len;
-    int32_t iterations;
-    bool has_data;
-} dparams;
-
-static cf_status opt_bytes(const ttlv_item *s, uint32_t tag, const uint8_t **p, size_t *n)
-{
-    cf_status st = ttlv_get_bytes(s, tag, p, n);
-    return st == CF_ERR_MISSING ? CF_OK : st;
-}
-
-/* Derivation Parameters (1.4 section 4.6, tables 182-183). */
-static cf_status parse_dparams(core_req *req, const ttlv_item *s, dparams *d)
-{
-    cf_status st;
-    memset(d, 0, sizeof *d);
-    if (s == NULL || s->type != TTLV_STRUCTURE)
-        return core_fail(req, CF_ERR_MISSING, "Derivation Parameters are required");
-    d->params = ttlv_child(s, KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS);
-    if ((st = opt_bytes(s, KMIP_TAG_INITIALIZATION_VECTOR, &d->iv, &d->iv_len)) == CF_OK &&
-        (st = opt_bytes(s, KMIP_TAG_DERIVATION_DATA, &d->data, &d->data_len)) == CF_OK &&
-        (st = opt_bytes(s, KMIP_TAG_SALT, &d->salt, &d->salt_len)) == CF_OK &&
-        (st = ttlv_get_int(s, KMIP_TAG_ITERATION_COUNT, &d->iterations)) == CF_ERR_MISSING)
-        st = CF_OK;
-    d->has_data = d->data != NULL;
-    if (st != CF_OK)
-        return core_fail(req, CF_ERR_INVALID_FIELD, "invalid field in Derivation Parameters");
-    return CF_OK;
-}
-
-static uint32_t hmac_hash(uint32_t alg)
-{
-    switch (alg) {
-    case KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA1: return KMIP_HASHING_ALGORITHM_SHA_1;
-    case KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA224: return KMIP_HASHING_ALGORITHM_SHA_224;
-    case KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA256: return KMIP_HASHING_ALGORITHM_SHA_256;
-    case KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA384: return KMIP_HASHING_ALGORITHM_SHA_384;
-    case KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA512: return KMIP_HASHING_ALGORITHM_SHA_512;
-    case KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_MD5: return KMIP_HASHING_ALGORITHM_MD5;
-    case KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA3_224: return KMIP_HASHING_ALGORITHM_SHA3_224;
-    case KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA3_256: return KMIP_HASHING_ALGORITHM_SHA3_256;
-    case KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA3_384: return KMIP_HASHING_ALGORITHM_SHA3_384;
-    case KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA3_512: return KMIP_HASHING_ALGORITHM_SHA3_512;
-    default: return 0;
-    }
-}
-
-/* ENCRYPT method: the derivation data encrypted under the key with its
- * Cryptographic Parameters; the IV is the Initialization Vector, or zeros
- * ("an empty IV is assumed if not provided"). */
-static cf_status derive_encrypt(core_req *req, const keyuse *k, const dparams *d, size_t len,
-                                cf_secret *out)
-{
-    core_crypto_in in = {.data = d->data, .data_len = d->data_len, .has_data = true,
-                         .iv = d->iv, .iv_len = d->iv_len};
-    core_crypto_out co = {0};
-    crypto_cipher_req r;
-    crypto_cipher_info info;
-    uint8_t zero[CRYPTO_IV_MAX] = {0};
-    cf_status st;
-
-    if (k->obj->object_type != KMIP_OBJECT_TYPE_SYMMETRIC_KEY)
-        return core_fail(req, CF_ERR_INVALID_FIELD, "ENCRYPT derivation needs a Symmetric Key");
-    if ((st = cipher_setup(req, k, &in, true, &r, &info, &co)) != CF_OK)
-        return st;
-    if (co.iv != NULL) { /* no IV given: zeros, not a random one */
-        r.iv = zero;
-        if (r.iv_len > sizeof zero)
-            return CF_ERR_INTERNAL;
-    }
-    in.iv = r.iv;
-    in.iv_len = r.iv_len;
-    if ((st = sym_encrypt(req, k, &in, &co)) != CF_OK)
-        return st;
-    if (co.data_len < len)
-        return core_fail(req, CF_ERR_CRYPTO, "the requested length exceeds the derivation's output");
-    return cf_secret_dup(out, co.data, len);
-}
-
-static cf_status derive_bytes(core_req *req, const core_derive_in *in, const keyuse *k,
-                              const dparams *d, size_t len, cf_secret *out)
-{
-    crypto_kdf_req r = {.method = in->method, .hash = k->p.hash, .key = k->material.p,
-                        .key_len = k->material.len, .data = d->data, .data_len = d->data_len,
-                        .salt = d->salt, .salt_len = d->salt_len};
-    uint32_t key_hash = hmac_hash(attr_enum(k->obj, "Cryptographic Algorithm"));
-    const char *why = NULL;
-
-    if (in->method == KMIP_DERIVATION_METHOD_ENCRYPT)
-        return derive_encrypt(req, k, d, len, out);
-    /* HMAC: "the attributes of the derivation key provide enough
-     * information about the PRF" (4.6); PBKDF2 defaults to PKCS#5's
-     * HMAC-SHA-1. */
-    if ((in->method == KMIP_DERIVATION_METHOD_HMAC && key_hash) || r.hash == 0)
-        r.hash = key_hash;
-    if (r.hash == 0 && in->method == KMIP_DERIVATION_METHOD_PBKDF2)
-        r.hash = KMIP_HASHING_ALGORITHM_SHA_1;
-    if (in->method == KMIP_DERIVATION_METHOD_HASH && d->has_data)
-        r.key_len = 0; /* hash the data, not the key */
-    if (in->method == KMIP_DERIVATION_METHOD_PBKDF2 && d->iterations <= 0)
-        return core_fail(req, CF_ERR_INVALID_FIELD, "PBKDF2 needs a positive Iteration Count");
-    r.iterations = d->iterations > 0 ? (uint32_t)d->iterations : 0;
-    return crypto_result(req, crypto_derive(&r, len, out, &why), why, "derivation");
-}
-
-/* Cryptographic Length (bits) of the new object, from its attributes. */
-static cf_status derive_length(core_req *req, const core_derive_in *in, size_t *out,
-                               uint32_t *out_alg)
-{
-    bool has_alg = false;
-    int32_t bits = -1;
-    for (const ttlv_item *it = in->attrs ? in->attrs->first : NULL; it; it = it->next) {
-        const char *n;
-        size_t nl;
-        int32_t idx;
-        const ttlv_item *v;
-        if (!core_attr_parts(it, &n, &nl, &idx, &v))
-            continue;
-        if (nl == 20 && memcmp(n, "Cryptographic Length", 20) == 0 && v->type == TTLV_INTEGER)
-            bits = v->v.i32;
-        if (nl == 23 && memcmp(n, "Cryptographic Algorithm", 23) == 0 &&
-            v->type == TTLV_ENUMERATION) {
-            has_alg = true;
-            *out_alg = v->v.u32;
-        }
-    }
-    if (bits < 0) /* 4.6: "the client SHALL specify the desired length" */
-        return core_fail(req, CF_ERR_MISSING, "Cryptographic Length is required");
-    if (bits == 0 || bits % 8 != 0 || (size_t)bits / 8 > CRYPTO_DERIVE_MAX)
-        return core_fail(req, CF_ERR_INVALID_FIELD, "Cryptographic Length must be whole bytes, at most %d bits",
-                         CRYPTO_DERIVE_MAX * 8);
-    if (!has_alg && in->object_type == KMIP_OBJECT_TYPE_SYMMETRIC_KEY)
-        return core_fail(req, CF_ERR_MISSING, "Cryptographic Algorithm is required for a key");
-    *out = (size_t)bits / 8;
-    return CF_OK;
-}
-
-/* The new object's structure for core_register: a Raw Symmetric Key (with
- * the client's algorithm and length in its Key Block, as Get returns it) or
- * an Opaque-format Secret Data (type Seed). */
-static cf_status derived_object(core_req *req, uint32_t type, uint32_t alg, const cf_secret *m,
-                                ttlv_item **out)
-{
-    cf_arena *a = req->arena;
-    bool key = type == KMIP_OBJECT_TYPE_SYMMETRIC_KEY;
-    ttlv_item *o = ttlv_new_struct(a, key ? KMIP_TAG_SYMMETRIC_KEY : KMIP_TAG_SECRET_DATA);
-    ttlv_item *kb = ttlv_new_struct(a, KMIP_TAG_KEY_BLOCK);
-    ttlv_item *kv = ttlv_new_struct(a, KMIP_TAG_KEY_VALUE);
-    ttlv_item *fmt = ttlv_new_enum(a, KMIP_TAG_KEY_FORMAT_TYPE,
-                                   key ? KMIP_KEY_FORMAT_TYPE_RAW : KMIP_KEY_FORMAT_TYPE_OPAQUE);
-    ttlv_item *km = ttlv_new_bytes(a, KMIP_TAG_KEY_MATERIAL, m->p, m->len);
-    ttlv_item *sdt = key ? NULL : ttlv_new_enum(a, KMIP_TAG_SECRET_DATA_TYPE,
-                                               KMIP_SECRET_DATA_TYPE_SEED);
-    if (!o || !kb || !kv || !fmt || !km || (!key && !sdt))
-        return CF_ERR_NOMEM;
-    if (sdt)
-        ttlv_append(o, sdt);
-    ttlv_append(kv, km);
-    ttlv_append(kb, fmt);
-    ttlv_append(kb, kv);
-    if (key) {
-        ttlv_item *ca = ttlv_new_enum(a, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, alg);
-        ttlv_item *cl = ttlv_new_int(a, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, (int32_t)m->len * 8);
-        if (!ca || !cl)
-            return CF_ERR_NOMEM;
-        ttlv_append(kb, ca);
-        ttlv_append(kb, cl);
-    }
-    ttlv_append(o, kb);
-    *out = o;
-    return CF_OK;
-}
-
-/* The client's attributes plus a Derivation Base Object Link per source. */
-static cf_status derived_attrs(core_req *req, const core_derive_in *in, ttlv_item **out)
-{
-    ttlv_item *list = ttlv_new_struct(req->arena, KMIP_TAG_ATTRIBUTES);
-    if (list == NULL)
-        return CF_ERR_NOMEM;
-    for (const ttlv_item *it = in->attrs ? in->attrs->first : NULL; it; it = it->next) {
-        ttlv_item *c = ttlv_clone(req->arena, it);
-        if (c == NULL)
-            return CF_ERR_NOMEM;
-        ttlv_append(list, c);
-    }
-    for (size_t i = 0; i < in->n_uids; i++) {
-        ttlv_item *v = ttlv_new_struct(req->arena, KMIP_TAG_ATTRIBUTE_VALUE);
-        ttlv_item *t = ttlv_new_enum(req->arena, KMIP_TAG_LINK_TYPE,
-                                     KMIP_LINK_TYPE_DERIVATION_BASE_OBJECT_LINK);
-        ttlv_item *u = ttlv_new_text(req->arena, KMIP_TAG_LINKED_OBJECT_IDENTIFIER, in->uids[i],
-                                     strlen(in->uids[i]));
-        ttlv_item *attr;
-        if (!v || !t || !u)
-            return CF_ERR_NOMEM;
-        ttlv_append(v, t);
-        ttlv_append(v, u);
-        if ((attr = core_attr_new(req->arena, "Link", 0, v)) == NULL)
-            return CF_ERR_NOMEM;
-        ttlv_append(list, attr);
-    }
-    *out = list;
-    return CF_OK;
-}
-
-static cf_status link_derived(core_req *req, core_object *obj, void *ctx)
-{
-    return core_object_link(req, obj, KMIP_LINK_TYPE_DERIVED_KEY_LINK, (const char *)ctx);
-}
-
-/* The Secret Data given as the second object supplies the derivation data. */
-static cf_status derive_data_object(core_req *req, const core_derive_in *in, dparams *d,
-                                    keyuse *sd)
-{
-    cf_status st;
-    if (in->n_uids < 2)
-        return CF_OK;
-    if (d->has_data) /* 1.4 section 11.7: ambiguous derivation data */
-        return core_fail(req, CF_ERR_INVALID_MSG,
-                         "Derivation Data given both in the request and as a Secret Data object");
-    st = key_acquire(req, in->uids[1], NULL, T_SECRET, KMIP_CRYPTOGRAPHIC_USAGE_MASK_DERIVE_KEY,
-                     CORE_USAGE_PROTECT, "Derive Key", sd);
-    if (st == CF_ERR_OBJECT_TYPE) /* 11.7: "not of the correct type" */
-        return core_fail(req, CF_ERR_INVALID_FIELD, "the second object must be Secret Data");
-    d->data = sd->material.p;
-    d->data_len = sd->material.len;
-    d->has_data = true;
-    return st;
-}
-
-cf_status core_derive_key(core_req *req, const core_derive_in *in, core_object **out)
-{
-    keyuse k = {0}, sd = {0};
-    dparams d;
-    cf_secret m = {0};
-    ttlv_item *object = NULL, *attrs = NULL;
-    size_t len = 0;
-    uint32_t alg = 0;
-    cf_status st;
-
-    *out = NULL;
-    if (in->object_type != KMIP_OBJECT_TYPE_SYMMETRIC_KEY &&
-        in->object_type != KMIP_OBJECT_TYPE_SECRET_DATA)
-        return core_fail(req, CF_ERR_INVALID_FIELD, "Derive Key makes Symmetric Keys or Secret Data");
-    if (in->n_uids == 0 || in->n_uids > 2)
-        return core_fail(req, in->n_uids ? CF_ERR_INVALID_FIELD : CF_ERR_MISSING,
-                         "Derive Key takes a key and optionally a Secret Data object");
-    if ((st = derive_length(req, in, &len, &alg)) != CF_OK || (st = parse_dparams(req, in->params, &d)))
-        return st;
-    st = key_acquire(req, in->uids[0], d.params, T_SYM | T_SECRET,
-                     KMIP_CRYPTOGRAPHIC_USAGE_MASK_DERIVE_KEY, CORE_USAGE_PROTECT, "Derive Key", &k);
-    if (st == CF_ERR_OBJECT_TYPE)
-        st = core_fail(req, CF_ERR_INVALID_FIELD, "only Symmetric Keys and Secret Data derive keys");
-    if (st == CF_OK && (st = derive_data_object(req, in, &d, &sd)) == CF_OK &&
-        (st = derive_bytes(req, in, &k, &d, len, &m)) == CF_OK &&
-        (st = derived_object(req, in->object_type, alg, &m, &object)) == CF_OK &&
-        (st = derived_attrs(req, in, &attrs)) == CF_OK)
-        st = core_register(req, in->object_type, object, attrs, out);
-    /* The new object (with its Derivation Base Object links) is durable;
-     * a source whose Derived Key link cannot be written (edited
-     * concurrently beyond the retries, or not writable by the caller)
-     * does not undo it. */
-    for (size_t i = 0; st == CF_OK && i < in->n_uids; i++)
-        if (core_object_edit(req, in->uids[i], link_derived, (void *)(*out)->uid) != CF_OK)
-            CF_LOGW("derive: no Derived Key link on %s to %s", in->uids[i], (*out)->uid);
-    cf_secret_free(&m);
-    key_release(&sd);
-    key_release(&k);
-    return st;
 }

@@ -176,8 +176,10 @@ static cf_status open_for_use(core_req *req, const core_object *obj, cf_secret *
     size_t aad_len;
     cf_status st;
 
-    if (req->who->role < CORE_ROLE_WRITER)
-        return core_fail(req, CF_ERR_PERMISSION, "this identity may not use key material");
+    /* Defence in depth: the use itself was authorized with its action
+     * (core_object_check_use); any key use will do here. */
+    if ((st = core_req_authorize_any(req, CORE_ACTIONS_USE, obj)) != CF_OK)
+        return st;
     if (core_state_is_destroyed(obj->state) || obj->sealed == NULL)
         return core_fail(req, CF_ERR_NOT_FOUND, "the key has no key material");
     if ((st = core_material_aad(req->arena, obj->tenant, obj->uid, &aad, &aad_len)) != CF_OK)
@@ -379,6 +381,8 @@ cf_status core_object_get(core_req *req, const core_object *obj, const core_get_
     cf_status st;
 
     *out = NULL;
+    if ((st = core_object_check_export(req, obj, o->wrap_spec != NULL)) != CF_OK)
+        return st;
     if (obj->object_type == KMIP_OBJECT_TYPE_CERTIFICATE)
         return get_certificate(req, obj, o, out);
     if ((st = check_compression(req, obj, o)) != CF_OK)

@@ -98,14 +98,61 @@ enum core_edit_kind { CORE_EDIT_ADD, CORE_EDIT_MODIFY, CORE_EDIT_DELETE };
 cf_status core_attr_check_edit(core_req *req, const core_object *obj, const char *name,
                                size_t len, enum core_edit_kind kind, const ttlv_item *old_value,
                                const ttlv_item *new_value);
+/* The attributes that always have a value (core_attr_server.c), for a new object
+ * whose uid and client attributes are set: Sensitive, Always Sensitive,
+ * Extractable, Never Extractable, Fresh, Protection Storage Mask, Short
+ * Unique Identifier (what the client gave is kept). */
+cf_status core_attr_defaults(core_req *req, core_object *obj);
+/* After the client set name to value on obj: the attributes that follow it
+ * (Always Sensitive, Never Extractable), and names_changed for a Name. */
+cf_status core_attr_after_edit(core_req *req, core_object *obj, const char *name,
+                               const ttlv_item *value);
+/* Equal values whatever their tags (stored Attribute Value vs a 2.x item). */
+bool core_attr_value_equal(const ttlv_item *stored, const ttlv_item *given);
+/* Register: split the client's attributes into those it may set (kept) and
+ * the server-only ones it repeated (echoes); after the server set its own,
+ * core_attrs_check_echoes refuses (CF_ERR_READ_ONLY) an echo whose value
+ * is not the server's (core_attr_server.c, 2.1 section 4.7). */
+cf_status core_attrs_split_echoes(core_req *req, const ttlv_item *attrs, ttlv_item **out_kept,
+                                  ttlv_item **out_echoes);
+cf_status core_attrs_check_echoes(core_req *req, const core_object *obj, const ttlv_item *echoes);
 /* Replace the value of the single instance (index 0) of name, or append it. */
 cf_status core_attr_put(core_req *req, core_object *obj, const char *name, const ttlv_item *value);
 /* Mutable Attribute item of (name, index) in obj, or NULL. */
 ttlv_item *core_attr_item(core_object *obj, const char *name, size_t len, int32_t index);
 
 /* Load obj, check the caller may write it, run fn, apply time transitions,
- * touch Last Change Date and save; the whole is retried on CF_ERR_CONFLICT. */
+ * touch Last Change Date and save; the whole is retried on CF_ERR_CONFLICT.
+ * core_object_edit authorizes CORE_ACT_MODIFY; core_object_edit_as the
+ * given action (Activate, Revoke, Destroy: core_lifecycle.c). */
 typedef cf_status (*core_edit_fn)(core_req *req, core_object *obj, void *ctx);
 cf_status core_object_edit(core_req *req, const char *uid, core_edit_fn fn, void *ctx);
+cf_status core_object_edit_as(core_req *req, const char *uid, core_action action, core_edit_fn fn,
+                              void *ctx);
+
+/* ------------------------------ identities (core_identity.c, core_tenant.c) */
+/* Record <-> store row. The row's strings point into the record; uids is
+ * the restriction's uids joined (NULL when none); secret_sha256 is left
+ * NULL for the caller to set. */
+cf_status core_identity_from_row(cf_arena *a, const store_identity *row, core_identity_rec **out);
+void core_identity_to_row(const core_identity_rec *r, const char *uids, store_identity *row);
+/* 1..max bytes of valid UTF-8 without control characters. */
+bool core_text_valid(const char *s, size_t max);
+/* The tenant a management call addresses (see core.h), after authorizing
+ * CORE_ACT_MANAGE_IDENTITIES: *out is NULL for the operator's own scope. */
+cf_status core_manage_scope(core_req *req, const char *tenant, const char **out);
+/* Insert an identity record in its own transaction (secret_sha256: an API
+ * key's hash, else NULL). CF_ERR_EXISTS (message set) for a taken pin or
+ * CA rule. */
+cf_status core_identity_insert(core_req *req, const core_identity_rec *r,
+                               const uint8_t *secret_sha256);
+/* A new API key secret for identity id: its token (caller frees) and the
+ * SHA-256 of the secret to store. The secret itself is cleansed. */
+cf_status core_api_key_new(const char *id, cf_secret *out_token, uint8_t out_sha256[32]);
+/* Load (tenant, id), run fn on the record, save it revision-checked;
+ * retried on a conflict. *out (may be NULL) gets the saved record. */
+cf_status core_identity_edit(core_req *req, const char *tenant, const char *id,
+                             cf_status (*fn)(core_req *, core_identity_rec *, const void *),
+                             const void *ctx, core_identity_rec **out);
 
 #endif

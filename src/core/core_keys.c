@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 
 #include "util/limits.h"
 #include "util/log.h"
@@ -335,6 +336,46 @@ out:
 
 /* ------------------------------------------ Register: other object types */
 
+/* Certificate Attributes (2.1 section 4.6): "Certificate Subject CN",
+ * "Certificate Issuer O", ... one instance per component of the names. */
+static const struct {
+    int nid;
+    const char *suffix;
+} cert_fields[] = {
+    {NID_commonName, "CN"},          {NID_organizationName, "O"},
+    {NID_organizationalUnitName, "OU"}, {NID_pkcs9_emailAddress, "Email"},
+    {NID_countryName, "C"},          {NID_stateOrProvinceName, "ST"},
+    {NID_localityName, "L"},         {NID_userId, "UID"},
+    {NID_serialNumber, "Serial Number"}, {NID_title, "Title"},
+    {NID_domainComponent, "DC"},     {NID_dnQualifier, "DN Qualifier"},
+};
+
+static cf_status cert_attributes(core_req *req, core_object *obj, const uint8_t *v, size_t vl)
+{
+    for (int issuer = 0; issuer < 2; issuer++) {
+        crypto_rdn *r;
+        size_t n;
+        cf_status st = crypto_cert_name(v, vl, issuer, req->arena, &r, &n);
+        if (st != CF_OK)
+            return st;
+        for (size_t i = 0; i < n; i++)
+            for (size_t k = 0; k < sizeof cert_fields / sizeof cert_fields[0]; k++) {
+                const char *name;
+                ttlv_item *tv;
+                if (cert_fields[k].nid != r[i].nid)
+                    continue;
+                name = cf_arena_sprintf(req->arena, "Certificate %s %s",
+                                        issuer ? "Issuer" : "Subject", cert_fields[k].suffix);
+                tv = ttlv_new_text(req->arena, KMIP_TAG_ATTRIBUTE_VALUE, r[i].value, r[i].len);
+                if (name == NULL || tv == NULL)
+                    return CF_ERR_NOMEM;
+                if ((st = core_object_append_attr(req, obj, name, tv)) != CF_OK)
+                    return st;
+            }
+    }
+    return CF_OK;
+}
+
 static cf_status reg_certificate(core_req *req, core_object *obj, const ttlv_item *o,
                                  cf_secret *out)
 {
@@ -357,7 +398,8 @@ static cf_status reg_certificate(core_req *req, core_object *obj, const ttlv_ite
         return CF_ERR_NOMEM;
     if ((st = core_object_append_attr(req, obj, "Certificate Type", tv)) != CF_OK ||
         (st = core_object_append_attr(req, obj, "Certificate Length", lv)) != CF_OK ||
-        (st = core_object_digest(req, obj, v, vl, 0)) != CF_OK)
+        (st = core_object_digest(req, obj, v, vl, 0)) != CF_OK ||
+        (st = cert_attributes(req, obj, v, vl)) != CF_OK)
         return st;
     obj->key_format = 0;
     return cf_secret_dup(out, v, vl);
@@ -384,6 +426,7 @@ cf_status core_register(core_req *req, uint32_t object_type, const ttlv_item *ob
 {
     uint32_t tag = core_object_tag(object_type);
     core_object *obj;
+    ttlv_item *kept, *echoes;
     cf_secret m = {0};
     cf_status st;
 
@@ -397,7 +440,9 @@ cf_status core_register(core_req *req, uint32_t object_type, const ttlv_item *ob
         return core_fail(req, CF_ERR_MISSING, "the object to register is missing");
     if (object->tag != tag || object->type != TTLV_STRUCTURE)
         return core_fail(req, CF_ERR_INVALID_FIELD, "the object does not match the Object Type");
-    if ((st = core_object_new(req, object_type, attrs, &obj)) != CF_OK)
+    /* Server-set attributes the client repeats: compared, not set (4.7). */
+    if ((st = core_attrs_split_echoes(req, attrs, &kept, &echoes)) != CF_OK ||
+        (st = core_object_new(req, object_type, kept, &obj)) != CF_OK)
         return st;
     if (object_type == KMIP_OBJECT_TYPE_CERTIFICATE)
         st = reg_certificate(req, obj, object, &m);
@@ -405,6 +450,8 @@ cf_status core_register(core_req *req, uint32_t object_type, const ttlv_item *ob
         st = reg_opaque(req, obj, object, &m);
     else
         st = reg_keyed(req, obj, object, &m);
+    if (st == CF_OK)
+        st = core_attrs_check_echoes(req, obj, echoes);
     if (st == CF_OK && (st = core_object_seal(req, obj, &m)) == CF_OK &&
         (st = core_object_save(req, obj, true)) == CF_OK)
         *out = obj;

@@ -13,8 +13,10 @@
  * stores the new state. An object nobody touches keeps its old state in
  * the store's state column until then.
  *
- * Writes go through core_object_edit: load, check the role, apply the
- * change, save with the revision check, retry the whole on a conflict.
+ * Writes go through core_object_edit: load, authorize the action through
+ * the permission table (core_authz.c: role, owner rule, restriction),
+ * apply the change, save with the revision check, retry the whole on a
+ * conflict.
  */
 #include "core/core_int.h"
 
@@ -115,14 +117,19 @@ uint32_t core_object_effective_state(core_object *obj, int64_t now)
 
 /* ------------------------------------------------------------- usage check */
 
-cf_status core_object_check_usage(core_req *req, const core_object *obj, enum core_usage usage)
+cf_status core_object_check_use(core_req *req, const core_object *obj, core_action action)
 {
+    const struct core_authz_rule *rule = core_authz_rule(action);
     uint32_t state = effective(obj, req->now);
-    bool protect = usage == CORE_USAGE_PROTECT;
+    bool protect;
     int64_t d;
+    cf_status st;
 
-    if (req->who->role < CORE_ROLE_WRITER)
-        return core_fail(req, CF_ERR_PERMISSION, "this identity may not use keys");
+    if (rule == NULL || !(rule->flags & (CORE_AUTHZ_PROTECT | CORE_AUTHZ_PROCESS)))
+        return core_fail(req, CF_ERR_INTERNAL, "not a key use");
+    protect = (rule->flags & CORE_AUTHZ_PROTECT) != 0;
+    if ((st = core_req_authorize(req, action, obj)) != CF_OK)
+        return st;
     switch (state) {
     case KMIP_STATE_ACTIVE:
         break;
@@ -135,7 +142,7 @@ cf_status core_object_check_usage(core_req *req, const core_object *obj, enum co
     case KMIP_STATE_COMPROMISED:
         if (protect)
             return core_fail(req, CF_ERR_STATE, "a Compromised key cannot protect data");
-        if (req->who->role < CORE_ROLE_MANAGER)
+        if (core_authorize(req->who, CORE_ACT_USE_COMPROMISED, obj) != CF_OK)
             return core_fail(req, CF_ERR_PERMISSION,
                              "only a Manager may process data with a Compromised key");
         break;
@@ -151,17 +158,28 @@ cf_status core_object_check_usage(core_req *req, const core_object *obj, enum co
     return CF_OK;
 }
 
+/* The direction-only form, kept for callers that know no more: it checks
+ * as Encrypt (protect) or Decrypt (process). Callers that know the
+ * operation use core_object_check_use, so that restrictions to one kind
+ * of use (wrap and unwrap only, say) hold. */
+cf_status core_object_check_usage(core_req *req, const core_object *obj, enum core_usage usage)
+{
+    return core_object_check_use(req, obj,
+                                 usage == CORE_USAGE_PROTECT ? CORE_ACT_ENCRYPT : CORE_ACT_DECRYPT);
+}
+
 /* ----------------------------------------------------------- edit runner */
 
-static cf_status edit_once(core_req *req, const char *uid, core_edit_fn fn, void *ctx)
+static cf_status edit_once(core_req *req, const char *uid, core_action action, core_edit_fn fn,
+                           void *ctx)
 {
     core_object *obj;
     cf_status st;
 
     if ((st = core_object_load(req, uid, &obj)) != CF_OK)
         return st;
-    if (req->who->role < CORE_ROLE_WRITER)
-        return core_fail(req, CF_ERR_PERMISSION, "this identity may not modify objects");
+    if ((st = core_req_authorize(req, action, obj)) != CF_OK)
+        return st;
     if ((st = fn(req, obj, ctx)) != CF_OK)
         return st;
     core_object_effective_state(obj, req->now);
@@ -170,11 +188,12 @@ static cf_status edit_once(core_req *req, const char *uid, core_edit_fn fn, void
     return core_object_save(req, obj, false);
 }
 
-cf_status core_object_edit(core_req *req, const char *uid, core_edit_fn fn, void *ctx)
+cf_status core_object_edit_as(core_req *req, const char *uid, core_action action, core_edit_fn fn,
+                              void *ctx)
 {
     cf_status st;
     for (int i = 0; i < CORE_EDIT_RETRIES; i++) {
-        st = edit_once(req, uid, fn, ctx);
+        st = edit_once(req, uid, action, fn, ctx);
         if (st != CF_ERR_CONFLICT)
             return st;
     }
@@ -206,16 +225,9 @@ static cf_status transition(core_req *req, core_object *obj, core_event ev, cons
     return CF_OK;
 }
 
-/* Revoke and Destroy: "only the object owner or an authorized security
- * officer SHOULD be allowed" (1.4 4.20, 4.21). */
-static cf_status owner_or_manager(core_req *req, const core_object *obj, const char *what)
+cf_status core_object_edit(core_req *req, const char *uid, core_edit_fn fn, void *ctx)
 {
-    if (req->who->role >= CORE_ROLE_MANAGER)
-        return CF_OK;
-    if (obj->owner != NULL && strcmp(obj->owner, req->who->id) == 0)
-        return CF_OK;
-    return core_fail(req, CF_ERR_PERMISSION, "only the owner or a Manager may %s this object",
-                     what);
+    return core_object_edit_as(req, uid, CORE_ACT_MODIFY, fn, ctx);
 }
 
 static cf_status do_activate(core_req *req, core_object *obj, void *ctx)
@@ -232,7 +244,7 @@ static cf_status do_activate(core_req *req, core_object *obj, void *ctx)
 
 cf_status core_activate(core_req *req, const char *uid)
 {
-    cf_status st = core_object_edit(req, uid, do_activate, NULL);
+    cf_status st = core_object_edit_as(req, uid, CORE_ACT_LIFECYCLE, do_activate, NULL);
     if (st == CF_OK)
         CF_LOGI("activate %s by %s", uid, req->who->id);
     return st;
@@ -283,8 +295,7 @@ static cf_status do_revoke(core_req *req, core_object *obj, void *ctx)
     const core_transition *t = NULL;
     cf_status st;
 
-    if ((st = owner_or_manager(req, obj, "revoke")) != CF_OK)
-        return st;
+    /* Owner or Manager (1.4 4.20): the CORE_ACT_REVOKE rule. */
     if ((st = transition(req, obj, ev, "Revoke", &t)) != CF_OK)
         return st;
     obj->state = t->to;
@@ -307,7 +318,7 @@ cf_status core_revoke(core_req *req, const char *uid, const core_revocation *rv)
     if (rv->has_occurrence && !reason_is_compromise(rv->code))
         return core_fail(req, CF_ERR_INVALID_FIELD,
                          "Compromise Occurrence Date is only for a compromise"); /* 4.20 */
-    st = core_object_edit(req, uid, do_revoke, (void *)rv);
+    st = core_object_edit_as(req, uid, CORE_ACT_REVOKE, do_revoke, (void *)rv);
     if (st == CF_OK)
         CF_LOGI("revoke %s by %s (reason %u)", uid, req->who->id, rv->code);
     return st;
@@ -318,8 +329,7 @@ static cf_status do_destroy(core_req *req, core_object *obj, void *ctx)
     const core_transition *t = NULL;
     cf_status st;
     (void)ctx;
-    if ((st = owner_or_manager(req, obj, "destroy")) != CF_OK)
-        return st;
+    /* Owner or Manager (1.4 4.21): the CORE_ACT_DESTROY rule. */
     if ((st = transition(req, obj, CORE_EV_DESTROY, "Destroy", &t)) != CF_OK)
         return st;
     obj->state = t->to;
@@ -333,7 +343,7 @@ static cf_status do_destroy(core_req *req, core_object *obj, void *ctx)
 
 cf_status core_destroy(core_req *req, const char *uid)
 {
-    cf_status st = core_object_edit(req, uid, do_destroy, NULL);
+    cf_status st = core_object_edit_as(req, uid, CORE_ACT_DESTROY, do_destroy, NULL);
     if (st == CF_OK)
         CF_LOGI("destroy %s by %s", uid, req->who->id);
     return st;

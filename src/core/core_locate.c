@@ -425,8 +425,9 @@ static cf_status check_opts(core_req *req, const core_locate_opts *o)
  * the count and the paging stay exact: set q->owner, or add criteria. */
 static cf_status locate_scope(core_req *req, store_query *q)
 {
-    if (req->who->role < CORE_ROLE_READER)
-        return core_fail(req, CF_ERR_PERMISSION, "this identity may not search objects");
+    cf_status st = core_req_authorize(req, CORE_ACT_READ_METADATA, NULL);
+    if (st != CF_OK) /* a uid-restricted identity cannot search either */
+        return st;
     q->tenant = req->who->tenant;
     q->owner = NULL;
     return CF_OK;

@@ -70,6 +70,102 @@ static cf_status object_row(core_req *req, core_object *obj, cf_buf *blob, store
 
 #define CORE_SAVE_MAX 4
 
+/* ----------------------------------------------------------- unique names */
+/*
+ * "Names SHALL be unique within a given key management server" (2.1
+ * section 4.32; 1.4 section 3.2: domain): here within a tenant, among the
+ * objects that are not destroyed (a destroyed object keeps its metadata,
+ * and its name may be reused). Checked in the transaction that writes the
+ * objects, before the writes, with the store's Name index: the store's
+ * write transaction excludes every other writer (SQLite: BEGIN IMMEDIATE,
+ * and an in-process mutex), so no other object can take the name between
+ * the check and the commit; a back end without that guarantee needs a
+ * unique index instead. Inserts are always checked, updates only when an
+ * edit touched a Name (so objects that predate the rule keep working).
+ * The objects saved together are judged on their new attributes: ReKey
+ * moves names from the old key to the new one in one save.
+ */
+
+/* The Name Value of a canonical Name attribute item, or NULL. */
+static const ttlv_item *name_value(const ttlv_item *attr)
+{
+    const char *n;
+    size_t nl;
+    int32_t idx;
+    const ttlv_item *v;
+    if (!core_attr_parts(attr, &n, &nl, &idx, &v) || nl != 4 || memcmp(n, "Name", 4) != 0)
+        return NULL;
+    v = ttlv_child(v, KMIP_TAG_NAME_VALUE);
+    return v != NULL && v->type == TTLV_TEXT_STRING ? v : NULL;
+}
+
+/* Does any Name of objs other than the instance `self` have value v? */
+static bool name_in_batch(core_object *const *objs, size_t n, const ttlv_item *self,
+                          const ttlv_item *v)
+{
+    for (size_t i = 0; i < n; i++)
+        for (const ttlv_item *it = objs[i]->attrs->first; it; it = it->next) {
+            const ttlv_item *o = it != self ? name_value(it) : NULL;
+            if (o != NULL && o->v.s.len == v->v.s.len && memcmp(o->v.s.p, v->v.s.p, o->v.s.len) == 0)
+                return true;
+        }
+    return false;
+}
+
+/* Does an object outside objs, not destroyed, have the Name value v? */
+static cf_status name_in_store(core_req *req, core_object *const *objs, size_t n,
+                               const ttlv_item *v, bool *out)
+{
+    store_criterion c[3] = {
+        {.field = STORE_FIELD_ATTR, .name = "Name", .text_op = STORE_TEXT_EQ,
+         .text = v->v.s.p, .text_len = v->v.s.len},
+        {.field = STORE_FIELD_STATE, .int_op = STORE_INT_NE, .lo = KMIP_STATE_DESTROYED},
+        {.field = STORE_FIELD_STATE, .int_op = STORE_INT_NE,
+         .lo = KMIP_STATE_DESTROYED_COMPROMISED},
+    };
+    store_query q = {.tenant = objs[0]->tenant, .crit = c, .n_crit = 3,
+                     .limit = CORE_SAVE_MAX + 1};
+    const char **uids;
+    size_t found;
+    int64_t total;
+    cf_status st = store_object_find(req->st, &q, req->arena, &uids, &found, &total);
+
+    *out = false;
+    for (size_t i = 0; st == CF_OK && i < found && !*out; i++) {
+        bool ours = false;
+        for (size_t j = 0; j < n && !ours; j++)
+            ours = strcmp(uids[i], objs[j]->uid) == 0;
+        *out = !ours;
+    }
+    return st;
+}
+
+static cf_status check_names(core_req *req, core_object *const *objs, const bool *insert,
+                             size_t n)
+{
+    if (req->core->allow_duplicate_names)
+        return CF_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (!insert[i] && !objs[i]->names_changed)
+            continue;
+        for (const ttlv_item *it = objs[i]->attrs->first; it; it = it->next) {
+            const ttlv_item *v = name_value(it);
+            bool taken = false;
+            cf_status st;
+            if (v == NULL)
+                continue;
+            taken = name_in_batch(objs, n, it, v);
+            if (!taken && (st = name_in_store(req, objs, n, v, &taken)) != CF_OK)
+                return st;
+            if (taken)
+                return core_fail(req, insert[i] ? CF_ERR_NAME_TAKEN : CF_ERR_NAME_TAKEN_EDIT,
+                                 "the Name '%.*s' is already in use", (int)v->v.s.len,
+                                 (const char *)v->v.s.p);
+        }
+    }
+    return CF_OK;
+}
+
 /* Write objects (insert, or update checked against revision - 1) in one
  * transaction, committed durably. */
 cf_status core_objects_save(core_req *req, core_object *const *objs, const bool *insert, size_t n)
@@ -84,14 +180,17 @@ cf_status core_objects_save(core_req *req, core_object *const *objs, const bool 
         cf_buf_init(&blob[i], stored_limits.max_bytes);
     for (size_t i = 0; i < n && st == CF_OK; i++)
         st = object_row(req, objs[i], &blob[i], &row[i]);
-    if (st != CF_OK || (st = store_begin(req->st)) != CF_OK)
+    /* In a batch transaction (KMIP Undo) the caller commits or rolls back
+     * the whole; a failure here fails the batch, which rolls back. */
+    if (st != CF_OK || (!req->batch_txn && (st = store_begin(req->st)) != CF_OK))
         goto out;
+    st = check_names(req, objs, insert, n);
     for (size_t i = 0; i < n && st == CF_OK; i++)
         st = insert[i] ? store_object_insert(req->st, &row[i])
                        : store_object_update(req->st, &row[i]);
-    if (st == CF_OK)
+    if (st == CF_OK && !req->batch_txn)
         st = store_commit(req->st);
-    if (st != CF_OK)
+    if (st != CF_OK && !req->batch_txn)
         store_rollback(req->st);
 out:
     for (size_t i = 0; i < n; i++)
@@ -131,7 +230,7 @@ static cf_status add_server_attrs(core_req *req, core_object *obj)
             return CF_ERR_NOMEM;
         ttlv_append(obj->attrs, attr);
     }
-    return CF_OK;
+    return core_attr_defaults(req, obj);
 }
 
 cf_status core_object_new(core_req *req, uint32_t type, const ttlv_item *attrs, core_object **out)
@@ -140,8 +239,8 @@ cf_status core_object_new(core_req *req, uint32_t type, const ttlv_item *attrs, 
     cf_status st = CF_OK;
 
     *out = NULL;
-    if (req->who->role < CORE_ROLE_WRITER)
-        return core_fail(req, CF_ERR_PERMISSION, "this identity may not create objects");
+    if ((st = core_req_authorize(req, CORE_ACT_CREATE, NULL)) != CF_OK)
+        return st;
     obj = cf_arena_calloc(req->arena, sizeof *obj);
     if (obj == NULL)
         return CF_ERR_NOMEM;
@@ -347,8 +446,13 @@ cf_status core_object_load(core_req *req, const char *uid, core_object **out)
     cf_status st;
 
     *out = NULL;
-    if (uid == NULL || strlen(uid) > CF_LIMIT_UID)
-        return core_fail(req, CF_ERR_NOT_FOUND, "no such object");
+    if (core_authenticated(req->who) != CF_OK)
+        return core_fail(req, CF_ERR_AUTH, "authentication is required");
+    /* Objects are keyed by tenant: another tenant's are not found, and
+     * neither are those outside the caller's restriction (core_authz.c). */
+    if (uid == NULL || strlen(uid) > CF_LIMIT_UID || req->who->tenant == NULL ||
+        !core_identity_sees(req->who, uid))
+        return core_fail(req, CF_ERR_NOT_FOUND, "no object with this Unique Identifier");
     st = store_object_get(req->st, req->who->tenant, uid, req->arena, &row);
     if (st == CF_ERR_NOT_FOUND)
         return core_fail(req, st, "no object with this Unique Identifier");
@@ -388,8 +492,8 @@ cf_status core_object_material(core_req *req, const core_object *obj, cf_secret 
 
     out->p = NULL;
     out->len = 0;
-    if (req->who->role < CORE_ROLE_WRITER)
-        return core_fail(req, CF_ERR_PERMISSION, "this identity may not read key material");
+    if ((st = core_req_authorize(req, CORE_ACT_READ_MATERIAL, obj)) != CF_OK)
+        return st; /* a Reader never gets key material */
     if (core_state_is_destroyed(obj->state))
         return core_fail(req, CF_ERR_DESTROYED, "the object is destroyed");
     if (obj->state != KMIP_STATE_PRE_ACTIVE && obj->state != KMIP_STATE_ACTIVE)
@@ -406,6 +510,79 @@ cf_status core_object_material(core_req *req, const core_object *obj, cf_secret 
     return CF_OK;
 }
 
+/* The Key Format Type attribute (2.1 section 4.26, "always has a value"):
+ * the format the material is kept in; once destroyed (the row keeps no
+ * material, nor its format), the format its Digest was computed in, which
+ * is the same; else the default of Table 81 for objects without a Key
+ * Block (Certificate: X.509, Opaque Object: Opaque). Derived, never
+ * stored, so it cannot drift from the material. */
+static uint32_t key_format_attr(const core_object *obj)
+{
+    uint32_t f = CORE_KEY_FORMAT(obj);
+    const ttlv_item *d = core_attr_find(obj, "Digest", 0);
+    if (f != 0)
+        return f;
+    if (d != NULL && ttlv_get_enum(d, KMIP_TAG_KEY_FORMAT_TYPE, &f) == CF_OK && f != 0)
+        return f;
+    return obj->object_type == KMIP_OBJECT_TYPE_CERTIFICATE ? KMIP_KEY_FORMAT_TYPE_X_509
+           : obj->object_type == KMIP_OBJECT_TYPE_OPAQUE_OBJECT ? KMIP_KEY_FORMAT_TYPE_OPAQUE
+                                                                : KMIP_KEY_FORMAT_TYPE_RAW;
+}
+
+cf_status core_object_check_export(core_req *req, const core_object *obj, bool wrapped)
+{
+    const ttlv_item *v;
+    cf_status st;
+
+    if ((st = core_req_authorize(req, CORE_ACT_READ_MATERIAL, obj)) != CF_OK)
+        return st; /* who may not read it learns nothing more */
+    if (core_state_is_destroyed(obj->state))
+        return CF_OK; /* Get answers that it is destroyed */
+    v = core_attr_find(obj, "Extractable", 0);
+    if (v != NULL && v->type == TTLV_BOOLEAN && !v->v.b) /* 1.4 3.50, 2.1 4.23 */
+        return core_fail(req, CF_ERR_NOT_EXTRACTABLE, "the object is not extractable");
+    v = core_attr_find(obj, "Sensitive", 0);
+    if (!wrapped && v != NULL && v->type == TTLV_BOOLEAN && v->v.b) /* 1.4 3.48, 2.1 4.55 */
+        return core_fail(req, CF_ERR_SENSITIVE,
+                         "the object is sensitive: it is served wrapped only");
+    return CF_OK;
+}
+
+static cf_status served_once(core_req *req, const char *uid)
+{
+    core_object *obj;
+    const ttlv_item *f;
+    ttlv_item *no;
+    cf_status st;
+
+    if ((st = core_object_load(req, uid, &obj)) != CF_OK)
+        return st;
+    f = core_attr_find(obj, "Fresh", 0);
+    if (f != NULL && f->type == TTLV_BOOLEAN && !f->v.b)
+        return CF_OK;
+    if ((no = ttlv_new_bool(req->arena, KMIP_TAG_ATTRIBUTE_VALUE, false)) == NULL)
+        return CF_ERR_NOMEM;
+    if ((st = core_attr_put(req, obj, "Fresh", no)) != CF_OK)
+        return st;
+    obj->revision++; /* Fresh is the server's bookkeeping: Last Change Date stays */
+    return core_object_save(req, obj, false);
+}
+
+cf_status core_object_served(core_req *req, const core_object *obj)
+{
+    const ttlv_item *f = core_attr_find(obj, "Fresh", 0);
+    cf_status st;
+
+    if (f != NULL && f->type == TTLV_BOOLEAN && !f->v.b)
+        return CF_OK; /* served before: no write */
+    for (int i = 0; i < CORE_WRITE_RETRIES; i++) {
+        st = served_once(req, obj->uid);
+        if (st != CF_ERR_CONFLICT)
+            return st;
+    }
+    return core_fail(req, CF_ERR_CONFLICT, "the object is being modified concurrently");
+}
+
 cf_status core_object_attributes(core_req *req, const core_object *obj, ttlv_item **out)
 {
     cf_arena *a = req->arena;
@@ -413,15 +590,20 @@ cf_status core_object_attributes(core_req *req, const core_object *obj, ttlv_ite
     ttlv_item *uid = ttlv_new_text(a, KMIP_TAG_ATTRIBUTE_VALUE, obj->uid, strlen(obj->uid));
     ttlv_item *type = ttlv_new_enum(a, KMIP_TAG_ATTRIBUTE_VALUE, obj->object_type);
     ttlv_item *state = ttlv_new_enum(a, KMIP_TAG_ATTRIBUTE_VALUE, obj->state);
-    ttlv_item *x[3];
+    ttlv_item *kft = ttlv_new_enum(a, KMIP_TAG_ATTRIBUTE_VALUE, key_format_attr(obj));
+    ttlv_item *x[4];
+    cf_status st;
 
     *out = NULL;
-    if (!list || !uid || !type || !state)
+    if ((st = core_req_authorize(req, CORE_ACT_READ_METADATA, obj)) != CF_OK)
+        return st;
+    if (!list || !uid || !type || !state || !kft)
         return CF_ERR_NOMEM;
     x[0] = core_attr_new(a, "Unique Identifier", 0, uid);
     x[1] = core_attr_new(a, "Object Type", 0, type);
     x[2] = core_attr_new(a, "State", 0, state);
-    for (int i = 0; i < 3; i++) {
+    x[3] = core_attr_new(a, "Key Format Type", 0, kft);
+    for (int i = 0; i < 4; i++) {
         if (x[i] == NULL)
             return CF_ERR_NOMEM;
         ttlv_append(list, x[i]);
@@ -463,18 +645,20 @@ static cf_status attr_add_once(core_req *req, const char *uid, const char *name,
 
     if ((st = core_object_load(req, uid, &obj)) != CF_OK)
         return st;
-    if (req->who->role < CORE_ROLE_WRITER)
-        return core_fail(req, CF_ERR_PERMISSION, "this identity may not modify objects");
+    if ((st = core_req_authorize(req, CORE_ACT_MODIFY, obj)) != CF_OK)
+        return st;
     if ((st = core_attr_check_edit(req, obj, name, nl, CORE_EDIT_ADD, NULL, value)))
         return st; /* destroyed objects, state windows of the dates */
     idx = core_attr_next_index(obj->attrs, name, nl, &count);
-    if (count > 0 && r != NULL && !(r->flags & CORE_ATTR_MULTI))
-        return core_fail(req, CF_ERR_EXISTS, "attribute '%s' already exists", name);
+    if (count > 0 && r != NULL && !(r->flags & CORE_ATTR_MULTI)) /* 1.4 11.15, 2.1 6.1.2 */
+        return core_fail(req, CF_ERR_SINGLE_VALUED, "attribute '%s' already exists", name);
     if (obj->attrs->nchildren >= CF_LIMIT_OBJECT_ATTRS)
         return core_fail(req, CF_ERR_LIMIT, "too many attributes on this object");
     if ((attr = core_attr_new(req->arena, name, idx, value)) == NULL)
         return CF_ERR_NOMEM;
     ttlv_append(obj->attrs, attr);
+    if ((st = core_attr_after_edit(req, obj, name, value)) != CF_OK)
+        return st;
     core_object_touch(obj, req->now);
     obj->revision++;
     if ((st = core_object_save(req, obj, false)) != CF_OK)

@@ -44,8 +44,9 @@ static cf_status inherited(core_req *req, const core_object *old, bool offset, t
         const ttlv_item *v;
         const struct core_attr_rule *r;
         ttlv_item *c;
+        /* Fresh: the replacement is new (2.1 4.24: set True on Re-key). */
         if (!core_attr_parts(it, &n, &nl, &idx, &v) || named(n, nl, "Link") ||
-            (offset && is_dated(n, nl)))
+            named(n, nl, "Fresh") || (offset && is_dated(n, nl)))
             continue;
         r = core_attr_rule(n, nl);
         if (!(core_attr_is_custom(n, nl) && n[0] == 'x') && (r == NULL || !(r->flags & CORE_ATTR_CREATE)))
@@ -152,8 +153,8 @@ static cf_status load_rekeyable(core_req *req, const char *uid, uint32_t type, c
     cf_status st = core_object_load(req, uid, out);
     if (st != CF_OK)
         return st;
-    if (req->who->role < CORE_ROLE_WRITER)
-        return core_fail(req, CF_ERR_PERMISSION, "this identity may not re-key");
+    if ((st = core_req_authorize(req, CORE_ACT_REKEY, *out)) != CF_OK)
+        return st;
     if ((*out)->object_type != type)
         return core_fail(req, CF_ERR_PERMISSION, "the object is not a %s: it cannot be re-keyed",
                          type == KMIP_OBJECT_TYPE_SYMMETRIC_KEY ? "Symmetric Key" : "Private Key");

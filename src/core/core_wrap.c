@@ -125,7 +125,7 @@ static cf_status wrapping_key(core_req *req, const wrap_req *w, core_object **ou
     if ((*out)->object_type != KMIP_OBJECT_TYPE_SYMMETRIC_KEY &&
         (*out)->object_type != KMIP_OBJECT_TYPE_PUBLIC_KEY)
         return core_fail(req, CF_ERR_OBJECT_TYPE, "the wrapping object is not a wrapping key");
-    if ((st = core_object_check_usage(req, *out, CORE_USAGE_PROTECT)) != CF_OK) {
+    if ((st = core_object_check_use(req, *out, CORE_ACT_WRAP)) != CF_OK) {
         if (st == CF_ERR_STATE)
             st = core_fail(req, CF_ERR_PERMISSION, "the wrapping key cannot be used now: %s",
                            req->err_msg ? req->err_msg : "state");

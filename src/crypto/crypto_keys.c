@@ -89,6 +89,7 @@ bool crypto_alg_is_ec(uint32_t algorithm)
 
 static bool is_rsa(const EVP_PKEY *k) { return EVP_PKEY_is_a(k, "RSA"); }
 static bool is_ec(const EVP_PKEY *k) { return EVP_PKEY_is_a(k, "EC"); }
+static bool is_dsa(const EVP_PKEY *k) { return EVP_PKEY_is_a(k, "DSA"); }
 
 bool crypto_key_has_private(const EVP_PKEY *key)
 {
@@ -107,6 +108,14 @@ static bool fmt_transparent_rsa(uint32_t f, bool priv)
 {
     return f == (priv ? KMIP_KEY_FORMAT_TYPE_TRANSPARENT_RSA_PRIVATE_KEY
                       : KMIP_KEY_FORMAT_TYPE_TRANSPARENT_RSA_PUBLIC_KEY);
+}
+
+/* Transparent DSA keys (1.4 sections 2.1.7.2-2.1.7.3): registered and
+ * served as given; DSA is not used for operations. */
+static bool fmt_transparent_dsa(uint32_t f, bool priv)
+{
+    return f == (priv ? KMIP_KEY_FORMAT_TYPE_TRANSPARENT_DSA_PRIVATE_KEY
+                      : KMIP_KEY_FORMAT_TYPE_TRANSPARENT_DSA_PUBLIC_KEY);
 }
 
 static bool fmt_transparent_ec(uint32_t f, bool priv)
@@ -448,6 +457,65 @@ static cf_status transparent_build(const ttlv_item *km, bool rsa, bool priv, EVP
     return st;
 }
 
+/* Transparent DSA Key Material { P, Q, G, Y } or { P, Q, G, X }: the
+ * public value of a private key is G^X mod P (the key pair check below
+ * then holds by construction; the public check validates the group). */
+enum { DSA_P, DSA_Q, DSA_G, DSA_X, DSA_Y, DSA_N };
+
+static cf_status dsa_parts(const ttlv_item *km, bool priv, BIGNUM **bn)
+{
+    static const uint32_t tags[DSA_N] = {KMIP_TAG_P, KMIP_TAG_Q, KMIP_TAG_G, KMIP_TAG_X,
+                                         KMIP_TAG_Y};
+    BN_CTX *ctx;
+    cf_status st = CF_OK;
+
+    for (int i = 0; i < DSA_N && st == CF_OK; i++) {
+        const ttlv_item *it = ttlv_child(km, tags[i]);
+        if (i == (priv ? DSA_Y : DSA_X))
+            continue;
+        st = it ? item_bn(it, &bn[i]) : CF_ERR_INVALID_FIELD;
+    }
+    if (st != CF_OK || !priv)
+        return st;
+    if ((bn[DSA_Y] = BN_new()) == NULL || (ctx = BN_CTX_secure_new()) == NULL)
+        return CF_ERR_NOMEM;
+    if (BN_is_zero(bn[DSA_P]) || BN_mod_exp(bn[DSA_Y], bn[DSA_G], bn[DSA_X], bn[DSA_P], ctx) != 1)
+        st = CF_ERR_INVALID_FIELD;
+    BN_CTX_free(ctx);
+    return st;
+}
+
+static cf_status dsa_build(const ttlv_item *km, bool priv, EVP_PKEY **out)
+{
+    static const char *const params[DSA_N] = {OSSL_PKEY_PARAM_FFC_P, OSSL_PKEY_PARAM_FFC_Q,
+                                              OSSL_PKEY_PARAM_FFC_G, OSSL_PKEY_PARAM_PRIV_KEY,
+                                              OSSL_PKEY_PARAM_PUB_KEY};
+    BIGNUM *bn[DSA_N] = {0};
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *ps = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    cf_status st = bld ? dsa_parts(km, priv, bn) : CF_ERR_NOMEM;
+
+    for (int i = 0; i < DSA_N && st == CF_OK; i++)
+        if (bn[i] != NULL && !OSSL_PARAM_BLD_push_BN(bld, params[i], bn[i]))
+            st = CF_ERR_NOMEM;
+    if (st == CF_OK && (ps = OSSL_PARAM_BLD_to_param(bld)) == NULL)
+        st = CF_ERR_NOMEM;
+    if (st == CF_OK && (ctx = EVP_PKEY_CTX_new_from_name(NULL, "DSA", NULL)) == NULL)
+        st = CF_ERR_CRYPTO;
+    if (st == CF_OK && (EVP_PKEY_fromdata_init(ctx) != 1 ||
+                        EVP_PKEY_fromdata(ctx, out, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+                                          ps) != 1))
+        st = CF_ERR_INVALID_FIELD;
+    ERR_clear_error();
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(ps);
+    OSSL_PARAM_BLD_free(bld);
+    for (int i = 0; i < DSA_N; i++)
+        BN_clear_free(bn[i]);
+    return st;
+}
+
 /* Sanity of a key built from client components: the public key must be
  * valid and, for a private key, match the private part. */
 static cf_status key_check(EVP_PKEY *key, bool priv)
@@ -460,7 +528,9 @@ static cf_status key_check(EVP_PKEY *key, bool priv)
     return ok ? CF_OK : CF_ERR_INVALID_FIELD;
 }
 
-static cf_status transparent_decode(const uint8_t *p, size_t n, bool rsa, bool priv,
+enum tkind { TK_RSA, TK_EC, TK_DSA };
+
+static cf_status transparent_decode(const uint8_t *p, size_t n, enum tkind kind, bool priv,
                                     EVP_PKEY **out)
 {
     static const ttlv_limits lim = {
@@ -478,7 +548,8 @@ static cf_status transparent_decode(const uint8_t *p, size_t n, bool rsa, bool p
         st = CF_ERR_INVALID_FIELD;
         goto out;
     }
-    if ((st = transparent_build(km, rsa, priv, out)) != CF_OK)
+    st = kind == TK_DSA ? dsa_build(km, priv, out) : transparent_build(km, kind == TK_RSA, priv, out);
+    if (st != CF_OK)
         goto out;
     if ((st = key_check(*out, priv)) != CF_OK) {
         EVP_PKEY_free(*out);
@@ -496,22 +567,28 @@ cf_status crypto_key_load(uint32_t object_type, uint32_t key_format, uint32_t al
     bool priv = object_type == KMIP_OBJECT_TYPE_PRIVATE_KEY;
     bool want_rsa = algorithm == KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA;
     bool want_ec = crypto_alg_is_ec(algorithm);
+    bool want_dsa = algorithm == KMIP_CRYPTOGRAPHIC_ALGORITHM_DSA;
+    bool dsa = fmt_transparent_dsa(key_format, priv);
     EVP_PKEY *key = NULL;
     cf_status st;
 
     *out = NULL;
     if (object_type != KMIP_OBJECT_TYPE_PRIVATE_KEY && object_type != KMIP_OBJECT_TYPE_PUBLIC_KEY)
         return CF_ERR_FORMAT;
-    if (algorithm != 0 && !want_rsa && !want_ec)
+    if (algorithm != 0 && !want_rsa && !want_ec && !(want_dsa && dsa))
         return CF_ERR_UNSUPPORTED;
     if (p == NULL || n == 0)
         return CF_ERR_INVALID_FIELD;
     ERR_clear_error();
-    if (fmt_transparent_rsa(key_format, priv) || fmt_transparent_ec(key_format, priv)) {
+    if (dsa) {
+        if (want_rsa || want_ec)
+            return CF_ERR_INVALID_FIELD;
+        st = transparent_decode(p, n, TK_DSA, priv, &key);
+    } else if (fmt_transparent_rsa(key_format, priv) || fmt_transparent_ec(key_format, priv)) {
         bool rsa = fmt_transparent_rsa(key_format, priv);
         if ((rsa && want_ec) || (!rsa && want_rsa))
             return CF_ERR_INVALID_FIELD;
-        st = transparent_decode(p, n, rsa, priv, &key);
+        st = transparent_decode(p, n, rsa ? TK_RSA : TK_EC, priv, &key);
     } else {
         bool rsa = key_format == KMIP_KEY_FORMAT_TYPE_PKCS_1 ||
                    (!want_ec && key_format != KMIP_KEY_FORMAT_TYPE_ECPRIVATEKEY);
@@ -527,7 +604,8 @@ cf_status crypto_key_load(uint32_t object_type, uint32_t key_format, uint32_t al
     }
     if (st != CF_OK)
         return st;
-    if ((want_rsa && !is_rsa(key)) || (want_ec && !is_ec(key)) || (!is_rsa(key) && !is_ec(key)) ||
+    if ((want_rsa && !is_rsa(key)) || (want_ec && !is_ec(key)) ||
+        (!is_rsa(key) && !is_ec(key) && !(dsa && is_dsa(key))) ||
         (priv && !crypto_key_has_private(key))) {
         EVP_PKEY_free(key);
         return CF_ERR_INVALID_FIELD;
@@ -544,6 +622,10 @@ cf_status crypto_key_info(const EVP_PKEY *key, uint32_t *out_alg, int32_t *out_b
     *out_bits = EVP_PKEY_get_bits(key);
     if (is_rsa(key)) {
         *out_alg = KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA;
+        return CF_OK;
+    }
+    if (is_dsa(key)) { /* bits: those of P */
+        *out_alg = KMIP_CRYPTOGRAPHIC_ALGORITHM_DSA;
         return CF_OK;
     }
     if (!is_ec(key))
@@ -588,6 +670,57 @@ cf_status crypto_cert_check(const uint8_t *p, size_t n)
     ERR_clear_error();
     X509_free(x);
     return x != NULL && q == p + n ? CF_OK : CF_ERR_INVALID_FIELD;
+}
+
+static cf_status name_rdns(const X509_NAME *name, cf_arena *a, crypto_rdn **out, size_t *out_n)
+{
+    int count = X509_NAME_entry_count(name);
+    crypto_rdn *r = cf_arena_calloc(a, (size_t)(count > 0 ? count : 1) * sizeof *r);
+    size_t n = 0;
+
+    if (r == NULL)
+        return CF_ERR_NOMEM;
+    for (int i = 0; i < count; i++) {
+        const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
+        unsigned char *utf8 = NULL;
+        int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
+        if (len < 0)
+            continue; /* not a string */
+        r[n].nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+        r[n].value = cf_arena_strndup(a, (const char *)utf8, (size_t)len);
+        r[n].len = (size_t)len;
+        OPENSSL_free(utf8);
+        if (r[n].value == NULL)
+            return CF_ERR_NOMEM;
+        n++;
+    }
+    *out = r;
+    *out_n = n;
+    return CF_OK;
+}
+
+cf_status crypto_cert_name(const uint8_t *p, size_t n, bool issuer, cf_arena *a,
+                           crypto_rdn **out, size_t *out_n)
+{
+    const unsigned char *q = p;
+    X509 *x;
+    cf_status st;
+
+    *out = NULL;
+    *out_n = 0;
+    if (p == NULL || n == 0 || n > 1u << 20)
+        return CF_ERR_INVALID_FIELD;
+    ERR_clear_error();
+    x = d2i_X509(NULL, &q, (long)n);
+    if (x == NULL || q != p + n) {
+        ERR_clear_error();
+        X509_free(x);
+        return CF_ERR_INVALID_FIELD;
+    }
+    st = name_rdns(issuer ? X509_get_issuer_name(x) : X509_get_subject_name(x), a, out, out_n);
+    ERR_clear_error();
+    X509_free(x);
+    return st;
 }
 
 /* ---------------------------------------------------------- generation */

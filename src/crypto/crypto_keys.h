@@ -45,7 +45,9 @@
 /* Public or private RSA / EC key (object_type KMIP_OBJECT_TYPE_PUBLIC_KEY
  * or _PRIVATE_KEY) from stored bytes in key_format (see above) into an
  * EVP_PKEY. algorithm (KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA, _EC, _ECDSA, _ECDH,
- * _ECMQV; 0 = any) must match the key when given. A private key's EVP_PKEY
+ * _ECMQV; 0 = any) must match the key when given. DSA keys load from the
+ * Transparent DSA Public/Private Key formats only (algorithm 0 or _DSA;
+ * a private key's public value is computed). A private key's EVP_PKEY
  * also holds its public part. The caller EVP_PKEY_free()s *out. */
 cf_status crypto_key_load(uint32_t object_type, uint32_t key_format, uint32_t algorithm,
                           const uint8_t *p, size_t n, EVP_PKEY **out);
@@ -54,8 +56,8 @@ cf_status crypto_key_load(uint32_t object_type, uint32_t key_format, uint32_t al
 bool crypto_alg_is_ec(uint32_t algorithm);
 
 /* Facts about a loaded key, for filling Cryptographic Algorithm/Length and
- * Cryptographic Domain Parameters on Register: algorithm (RSA or EC), bits
- * (RSA modulus or EC field size) and, for EC, the KMIP Recommended Curve
+ * Cryptographic Domain Parameters on Register: algorithm (RSA, EC or DSA),
+ * bits (RSA modulus, EC field size, DSA P) and, for EC, the KMIP Recommended Curve
  * (0 when the curve has no KMIP name). */
 cf_status crypto_key_info(const EVP_PKEY *key, uint32_t *out_alg, int32_t *out_bits,
                           uint32_t *out_curve);
@@ -78,6 +80,20 @@ bool crypto_key_has_private(const EVP_PKEY *key);
 /* A DER X.509 certificate spanning exactly [p, p+n). CF_ERR_INVALID_FIELD
  * otherwise. */
 cf_status crypto_cert_check(const uint8_t *p, size_t n);
+
+/* One attribute (RDN component) of a certificate's subject or issuer. */
+typedef struct crypto_rdn {
+    int nid;            /* OpenSSL NID: NID_commonName, NID_organizationName, ... */
+    const char *value;  /* UTF-8, NUL-terminated, in the arena */
+    size_t len;
+} crypto_rdn;
+
+/* The components of the subject (issuer false) or issuer name of the DER
+ * certificate [p, p+n), in their order, as an arena array. Components whose
+ * value is not a string are skipped. CF_ERR_INVALID_FIELD when the
+ * certificate does not parse. */
+cf_status crypto_cert_name(const uint8_t *p, size_t n, bool issuer, cf_arena *a,
+                           crypto_rdn **out, size_t *out_n);
 
 /* --------------------------------------------------------- generation */
 
@@ -127,7 +143,5 @@ cf_status crypto_rsa_oaep_wrap(EVP_PKEY *pub, uint32_t hash, uint32_t mgf_hash, 
                                size_t in_len, cf_buf *out);
 cf_status crypto_rsa_oaep_unwrap(EVP_PKEY *priv, uint32_t hash, uint32_t mgf_hash,
                                  const uint8_t *in, size_t in_len, cf_secret *out);
-/* KMIP Hashing Algorithm -> EVP_MD (NULL if not offered). */
-const EVP_MD *crypto_kmip_md(uint32_t hash);
 
 #endif

@@ -1,7 +1,9 @@
 /*
- * crypto_ops.c - symmetric ciphers, MACs, signatures, RSA encryption, key
- * derivation and RNG seeding with OpenSSL 3's EVP interfaces, for the KMIP
- * cryptographic operations (see crypto_ops.h for the contracts).
+ * crypto_ops.c - symmetric ciphers, MACs, signatures, RSA encryption and
+ * RNG seeding with OpenSSL 3's EVP interfaces, for the KMIP cryptographic
+ * operations (see crypto_ops.h for the contracts); key derivation is in
+ * crypto_derive.c. crypto_md_fetch is the one KMIP Hashing Algorithm ->
+ * EVP_MD lookup of the crypto module.
  *
  * Design: a small table says, for each KMIP symmetric algorithm, how its
  * OpenSSL cipher is named and which key lengths it takes; the cipher itself
@@ -24,7 +26,6 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
@@ -776,124 +777,6 @@ out:
     if (st == CF_ERR_CRYPTO)
         crypto_log_errors("rsa decrypt");
     EVP_PKEY_CTX_free(pctx);
-    return st;
-}
-
-/* ----------------------------------------------------------- derivation */
-
-static cf_status kdf_run(const char *name, const OSSL_PARAM *params, size_t out_len,
-                         cf_secret *out)
-{
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, name, NULL);
-    EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-    cf_status st = ctx ? cf_secret_alloc(out, out_len) : CF_ERR_CRYPTO;
-
-    if (st == CF_OK && EVP_KDF_derive(ctx, out->p, out_len, params) <= 0) {
-        cf_secret_free(out);
-        st = CF_ERR_CRYPTO;
-    }
-    if (st == CF_ERR_CRYPTO)
-        crypto_log_errors(name);
-    EVP_KDF_CTX_free(ctx);
-    EVP_KDF_free(kdf);
-    return st;
-}
-
-/* OSSL_PARAM octet strings take a non-NULL pointer even when empty. */
-static void *span(const uint8_t *p)
-{
-    static const uint8_t empty[1];
-    return (void *)(p ? p : empty);
-}
-
-static cf_status derive_hash(const crypto_kdf_req *r, const EVP_MD *md, size_t out_len,
-                             cf_secret *out, const char **why)
-{
-    uint8_t d[EVP_MAX_MD_SIZE];
-    unsigned n = 0;
-    const uint8_t *in = r->data ? r->data : r->key;
-    size_t in_len = r->data ? r->data_len : r->key_len;
-    cf_status st = CF_ERR_CRYPTO;
-
-    if (out_len > (size_t)EVP_MD_get_size(md)) {
-        *why = "the requested length exceeds the hash's output";
-        return CF_ERR_CRYPTO;
-    }
-    if (EVP_Digest(span(in), in_len, d, &n, md, NULL) == 1)
-        st = cf_secret_dup(out, d, out_len);
-    OPENSSL_cleanse(d, sizeof d);
-    return st;
-}
-
-static cf_status derive_method(const crypto_kdf_req *r, const EVP_MD *md, size_t out_len,
-                               cf_secret *out, const char **why)
-{
-    char *mdname = (char *)EVP_MD_get0_name(md);
-    int use0 = 0, pkcs5 = 1;
-    uint64_t iter = r->iterations;
-    OSSL_PARAM p[8], *q = p;
-
-    *q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, mdname, 0);
-    switch (r->method) {
-    case KMIP_DERIVATION_METHOD_PBKDF2:
-        if (r->salt == NULL || r->iterations == 0 || r->iterations > CRYPTO_PBKDF2_MAX_ITER)
-            return WHY("PBKDF2 needs a Salt and an Iteration Count from 1 to 10000000");
-        *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, span(r->key), r->key_len);
-        *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, span(r->salt), r->salt_len);
-        *q++ = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_ITER, &iter);
-        *q++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_PKCS5, &pkcs5);
-        *q = OSSL_PARAM_construct_end();
-        return kdf_run("PBKDF2", p, out_len, out);
-    case KMIP_DERIVATION_METHOD_HMAC:
-    case KMIP_DERIVATION_METHOD_HKDF:
-        if (out_len > 255 * (size_t)EVP_MD_get_size(md)) { /* RFC 5869 section 2.3 */
-            *why = "the requested length exceeds HKDF's output";
-            return CF_ERR_CRYPTO;
-        }
-        *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, span(r->key), r->key_len);
-        if (r->salt_len > 0)
-            *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, span(r->salt),
-                                                     r->salt_len);
-        if (r->data_len > 0)
-            *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, span(r->data),
-                                                     r->data_len);
-        *q = OSSL_PARAM_construct_end();
-        return kdf_run("HKDF", p, out_len, out);
-    case KMIP_DERIVATION_METHOD_NIST800_108_C:
-        *q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_MODE, "counter", 0);
-        *q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_MAC, "HMAC", 0);
-        *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, span(r->key), r->key_len);
-        *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, span(r->data), r->data_len);
-        *q++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_KBKDF_USE_L, &use0);
-        *q++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_KBKDF_USE_SEPARATOR, &use0);
-        *q = OSSL_PARAM_construct_end();
-        return kdf_run("KBKDF", p, out_len, out);
-    case KMIP_DERIVATION_METHOD_HASH:
-        return derive_hash(r, md, out_len, out, why);
-    default:
-        return WHY("this Derivation Method is not offered");
-    }
-}
-
-cf_status crypto_derive(const crypto_kdf_req *r, size_t out_len, cf_secret *out, const char **why)
-{
-    EVP_MD *md;
-    cf_status st;
-
-    out->p = NULL;
-    out->len = 0;
-    const char *why_sink = NULL;
-    if (why == NULL)
-        why = &why_sink;
-    ERR_clear_error();
-    if (out_len == 0 || out_len > CRYPTO_DERIVE_MAX)
-        return WHY("the derived length must be from 1 to 8192 bytes");
-    if (r->key_len == 0 && r->method != KMIP_DERIVATION_METHOD_HASH)
-        return WHY("derivation needs a non-empty key");
-    if ((md = crypto_md_fetch(r->hash)) == NULL)
-        return WHY("a supported Hashing Algorithm is required for this Derivation Method");
-    st = derive_method(r, md, out_len, out, why);
-    EVP_MD_free(md);
     return st;
 }
 

@@ -168,7 +168,9 @@ cf_status crypto_derive(const crypto_kdf_req *r, size_t out_len, cf_secret *out,
 cf_status crypto_rng_seed(const uint8_t *p, size_t n);
 
 /* The EVP_MD for a KMIP Hashing Algorithm, fetched (SHA-1, SHA-2, SHA3,
- * MD5); NULL when not offered. The caller EVP_MD_free()s it. */
+ * MD5); NULL when not offered. The caller EVP_MD_free()s it. The crypto
+ * module's one such lookup: signatures, RSA encryption, derivation and
+ * RSA-OAEP key wrapping (which refuses MD5 itself) all use it. */
 EVP_MD *crypto_md_fetch(uint32_t hash);
 
 #endif

@@ -11,6 +11,7 @@
  */
 #include "crypto/crypto_keys.h"
 #include "crypto/crypto.h"
+#include "crypto/crypto_ops.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -25,24 +26,6 @@
 #include "util/log.h"
 
 /* ------------------------------------------------------------- digests */
-const EVP_MD *crypto_kmip_md(uint32_t hash)
-{
-    switch (hash) {
-    case KMIP_HASHING_ALGORITHM_SHA_1: return EVP_sha1();
-    case KMIP_HASHING_ALGORITHM_SHA_224: return EVP_sha224();
-    case KMIP_HASHING_ALGORITHM_SHA_256: return EVP_sha256();
-    case KMIP_HASHING_ALGORITHM_SHA_384: return EVP_sha384();
-    case KMIP_HASHING_ALGORITHM_SHA_512: return EVP_sha512();
-    case KMIP_HASHING_ALGORITHM_SHA_512_224: return EVP_sha512_224();
-    case KMIP_HASHING_ALGORITHM_SHA_512_256: return EVP_sha512_256();
-    case KMIP_HASHING_ALGORITHM_SHA3_224: return EVP_sha3_224();
-    case KMIP_HASHING_ALGORITHM_SHA3_256: return EVP_sha3_256();
-    case KMIP_HASHING_ALGORITHM_SHA3_384: return EVP_sha3_384();
-    case KMIP_HASHING_ALGORITHM_SHA3_512: return EVP_sha3_512();
-    default: return NULL;
-    }
-}
-
 cf_status crypto_sha256(const uint8_t *p, size_t n, uint8_t out[32])
 {
     unsigned int len = 0;
@@ -235,24 +218,33 @@ cf_status crypto_aes_unwrap(const uint8_t *kek, size_t kek_len, bool padding, co
 static cf_status oaep_ctx(EVP_PKEY *key, bool enc, uint32_t hash, uint32_t mgf_hash,
                           EVP_PKEY_CTX **out)
 {
-    const EVP_MD *md = crypto_kmip_md(hash ? hash : KMIP_HASHING_ALGORITHM_SHA_1);
-    const EVP_MD *mgf = crypto_kmip_md(mgf_hash ? mgf_hash : (hash ? hash : KMIP_HASHING_ALGORITHM_SHA_1));
-    EVP_PKEY_CTX *ctx;
+    uint32_t h = hash ? hash : KMIP_HASHING_ALGORITHM_SHA_1, mh = mgf_hash ? mgf_hash : h;
+    EVP_MD *md = NULL, *mgf = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    cf_status st = CF_ERR_UNSUPPORTED;
 
-    if (md == NULL || mgf == NULL)
-        return CF_ERR_UNSUPPORTED;
+    /* Wrapping offers the SHA families only, not MD5. */
+    if (h == KMIP_HASHING_ALGORITHM_MD5 || mh == KMIP_HASHING_ALGORITHM_MD5 ||
+        (md = crypto_md_fetch(h)) == NULL || (mgf = crypto_md_fetch(mh)) == NULL)
+        goto out;
+    st = CF_ERR_INVALID_FIELD;
     if (!EVP_PKEY_is_a(key, "RSA"))
-        return CF_ERR_INVALID_FIELD;
+        goto out;
+    st = CF_ERR_CRYPTO;
     ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
     if (ctx == NULL || (enc ? EVP_PKEY_encrypt_init(ctx) : EVP_PKEY_decrypt_init(ctx)) != 1 ||
         EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) != 1 ||
         EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) != 1 || EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, mgf) != 1) {
         crypto_log_errors("RSA-OAEP setup");
         EVP_PKEY_CTX_free(ctx);
-        return CF_ERR_CRYPTO;
+        goto out;
     }
     *out = ctx;
-    return CF_OK;
+    st = CF_OK;
+out:
+    EVP_MD_free(md);
+    EVP_MD_free(mgf);
+    return st;
 }
 
 cf_status crypto_rsa_oaep_wrap(EVP_PKEY *pub, uint32_t hash, uint32_t mgf_hash, const uint8_t *in,

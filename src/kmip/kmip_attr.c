@@ -96,13 +96,75 @@ cf_status kmip_attrs_from_wire(kmip_op *op, const ttlv_item *in, ttlv_item **out
     return st;
 }
 
-/* Write value re-tagged (the canonical form tags it Attribute Value). */
-static void write_value_as(ttlv_writer *w, const ttlv_item *v, uint32_t tag)
+/* ------------------------------------------------ version filtering */
+/*
+ * A response never carries a field the request's version does not define
+ * (the interop trap of docs/kmip-clients.md): stored structures were built
+ * at the newest version (a Digest holds Key Format Type, 1.1 section 3.17,
+ * which 1.0 section 3.12 does not define) or registered by a newer client.
+ * Two rules, applied to every child at every depth:
+ * - a tag the dictionary places outside the version is dropped (tags of
+ *   unknown meaning, vendor extensions, are kept: they were given to us);
+ * - a tag that exists in the version but joined this parent structure
+ *   later is dropped, per the table below (the dictionary knows tags, not
+ *   structure membership).
+ */
+struct member_since {
+    uint32_t parent, child;
+    uint16_t since;
+};
+
+static const struct member_since members[] = {
+    /* 1.1 section 3.17 Table 70 adds Key Format Type to the Digest. */
+    {KMIP_TAG_DIGEST, KMIP_TAG_KEY_FORMAT_TYPE, KMIP_V(1, 1)},
+    /* 1.2 section 3.6 Table 54 adds these to Cryptographic Parameters (the
+     * other new fields are tags new in 1.2). */
+    {KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS, KMIP_TAG_DIGITAL_SIGNATURE_ALGORITHM, KMIP_V(1, 2)},
+    {KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, KMIP_V(1, 2)},
+};
+
+static bool child_in_version(uint32_t parent, uint32_t child, uint16_t ver)
 {
-    ttlv_item copy = *v;
-    copy.tag = tag;
-    copy.next = NULL;
-    ttlv_w_item(w, &copy);
+    const ttlv_tag_info *ti = ttlv_tag_lookup(child);
+    if (ti != NULL && !ttlv_tag_in_version(ti, ver))
+        return false;
+    for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
+        if (members[i].parent == parent && members[i].child == child && ver < members[i].since)
+            return false;
+    return true;
+}
+
+/* it (as `as`, the structure whose members its children are) written as
+ * tag, its children filtered for ver. */
+static void write_filtered(ttlv_writer *w, const ttlv_item *it, uint32_t tag, uint32_t as,
+                           uint16_t ver)
+{
+    if (it->type != TTLV_STRUCTURE) {
+        ttlv_item copy = *it;
+        copy.tag = tag;
+        copy.next = NULL;
+        ttlv_w_item(w, &copy);
+        return;
+    }
+    ttlv_w_begin(w, tag);
+    for (const ttlv_item *c = it->first; c; c = c->next)
+        if (child_in_version(as, c->tag, ver))
+            write_filtered(w, c, c->tag, c->tag, ver);
+    ttlv_w_end(w);
+}
+
+void kmip_w_item(kmip_op *op, ttlv_writer *w, const ttlv_item *it, uint32_t tag, uint32_t as)
+{
+    write_filtered(w, it, tag ? tag : it->tag, as ? as : it->tag, op->ver);
+}
+
+/* Write a stored attribute value re-tagged (the canonical form tags it
+ * Attribute Value), filtered for the version as the attribute's structure. */
+static void write_value_as(kmip_op *op, ttlv_writer *w, const ttlv_item *v, uint32_t tag,
+                           const char *name, size_t nl)
+{
+    const ttlv_tag_info *ti = ttlv_tag_by_name(name, nl);
+    kmip_w_item(op, w, v, tag, ti ? ti->tag : KMIP_TAG_ATTRIBUTE_VALUE);
 }
 
 void kmip_attr_write(kmip_op *op, const ttlv_item *attr, ttlv_writer *w)
@@ -123,18 +185,18 @@ void kmip_attr_write(kmip_op *op, const ttlv_item *attr, ttlv_writer *w)
         ttlv_w_begin(w, KMIP_TAG_ATTRIBUTE);
         ttlv_w_text(w, KMIP_TAG_ATTRIBUTE_NAME, name, nl);
         ttlv_w_int(w, KMIP_TAG_ATTRIBUTE_INDEX, idx);
-        write_value_as(w, v, KMIP_TAG_ATTRIBUTE_VALUE);
+        write_value_as(op, w, v, KMIP_TAG_ATTRIBUTE_VALUE, name, nl);
         ttlv_w_end(w);
     } else if (core_attr_is_custom(name, nl)) {
         ttlv_w_begin(w, KMIP_TAG_ATTRIBUTE);
         ttlv_w_text(w, KMIP_TAG_VENDOR_IDENTIFICATION, name, 1);
         ttlv_w_text(w, KMIP_TAG_ATTRIBUTE_NAME, name + 2, nl - 2);
-        write_value_as(w, v, KMIP_TAG_ATTRIBUTE_VALUE);
+        write_value_as(op, w, v, KMIP_TAG_ATTRIBUTE_VALUE, name, nl);
         ttlv_w_end(w);
     } else {
         const ttlv_tag_info *ti = ttlv_tag_by_name(name, nl);
         if (ti != NULL)
-            write_value_as(w, v, ti->tag);
+            write_value_as(op, w, v, ti->tag, name, nl);
     }
 }
 

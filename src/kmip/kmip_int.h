@@ -38,6 +38,12 @@ cf_status kmip_attrs_from_wire(kmip_op *op, const ttlv_item *in, ttlv_item **out
  * explicit index; 2.x tagged value or Vendor Attribute). Attributes the
  * version does not define are skipped. */
 void kmip_attr_write(kmip_op *op, const ttlv_item *attr, ttlv_writer *w);
+/* Write a stored item (tag 0: its own; as 0: its own tag) as `tag`, a
+ * structure whose members are those of `as`, dropping at every depth the
+ * children the request's version does not define: tags outside the
+ * version, and tags that joined their parent structure in a later version
+ * (kmip_attr.c). Every copy of stored data to the wire goes through it. */
+void kmip_w_item(kmip_op *op, ttlv_writer *w, const ttlv_item *it, uint32_t tag, uint32_t as);
 /* Canonical name of a 2.x Attribute Reference or 1.x Attribute Name item. */
 cf_status kmip_attr_ref_name(kmip_op *op, const ttlv_item *ref, const char **out);
 /* Write a reference to an attribute (Get Attribute List). */
@@ -77,6 +83,10 @@ cf_status kmip_op_mac_verify(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
 cf_status kmip_op_derive_key(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
 cf_status kmip_op_rng_retrieve(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
 cf_status kmip_op_rng_seed(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+
+/* kmip_ops_misc.c */
+cf_status kmip_op_log(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
+cf_status kmip_op_check(kmip_op *op, const ttlv_item *pl, ttlv_writer *w);
 
 /* The Unique Identifier of a request payload, or the ID placeholder. */
 cf_status kmip_payload_uid(kmip_op *op, const ttlv_item *payload, const char **out);

@@ -6,7 +6,8 @@
  * with its Operation and Unique Batch Item ID echoed. The Batch Error
  * Continuation Option (default Stop, 1.4 section 6.13) decides whether items
  * after a failure run: Stop returns the processed items only (11.43), Continue
- * runs every item. Undo is not supported and the whole request is refused.
+ * runs every item, Undo runs the items in one store transaction and, at a
+ * failure, rolls it back and answers the earlier items Operation Undone.
  *
  * The response is written at the request's protocol version. An item's
  * payload is first written into a scratch buffer because its Result Status
@@ -65,13 +66,18 @@ static uint32_t result_reason(cf_status st, uint16_t ver)
     return r;
 }
 
-static void write_item(ttlv_writer *w, uint16_t ver, const batch_result *r, const cf_buf *payload)
+/* Write one Batch Item; the offset in w's buffer of its Result Status value
+ * (an Undo batch rewrites it in place). */
+static size_t write_item(ttlv_writer *w, uint16_t ver, const batch_result *r,
+                         const cf_buf *payload)
 {
+    size_t status_at;
     ttlv_w_begin(w, KMIP_TAG_BATCH_ITEM);
     if (r->has_operation)
         ttlv_w_enum(w, KMIP_TAG_OPERATION, r->operation);
     if (r->batch_id)
         ttlv_w_bytes(w, KMIP_TAG_UNIQUE_BATCH_ITEM_ID, r->batch_id, r->batch_id_len);
+    status_at = w->buf->len + 8; /* the enumeration's value follows its 8-byte header */
     if (r->status == CF_OK) {
         ttlv_w_enum(w, KMIP_TAG_RESULT_STATUS, KMIP_RESULT_STATUS_SUCCESS);
         if (payload && payload->len && cf_buf_append(w->buf, payload->p, payload->len) == false)
@@ -83,6 +89,7 @@ static void write_item(ttlv_writer *w, uint16_t ver, const batch_result *r, cons
         ttlv_w_cstr(w, KMIP_TAG_RESULT_MESSAGE, msg);
     }
     ttlv_w_end(w);
+    return status_at;
 }
 
 /* A whole-message failure: one batch item carrying the reason. */
@@ -147,8 +154,6 @@ static cf_status parse_header(const ttlv_item *msg, req_header *h, const char **
     st = ttlv_get_enum(hdr, KMIP_TAG_BATCH_ERROR_CONTINUATION_OPTION, &h->continuation);
     if (st == CF_ERR_INVALID_FIELD)
         return *why = "invalid Batch Error Continuation Option", CF_ERR_INVALID_MSG;
-    if (h->continuation == KMIP_BATCH_ERROR_CONTINUATION_OPTION_UNDO)
-        return *why = "Batch Error Continuation Option Undo is not supported", CF_ERR_UNSUPPORTED;
     if (ttlv_get_int(hdr, KMIP_TAG_MAXIMUM_RESPONSE_SIZE, &maxr) == CF_OK && maxr > 0)
         h->max_response = maxr;
     return CF_OK;
@@ -177,6 +182,12 @@ static void run_item(kmip_op *op, const ttlv_item *item, batch_result *r, cf_buf
     }
     r->operation = opi->v.u32;
     r->has_operation = true;
+    /* A verified certificate that maps to no identity: every item is
+     * refused with Authentication Not Successful (core_auth_certificate). */
+    if ((r->status = core_authenticated(op->req->who)) != CF_OK) {
+        r->message = "the client certificate is not registered with this server";
+        return;
+    }
     def = kmip_op_find(opi->v.u32);
     if (def == NULL || def->since > op->ver) {
         r->status = CF_ERR_UNSUPPORTED_OP;
@@ -206,40 +217,89 @@ static void log_failure(const core_identity *who, const batch_result *r)
                  r->message ? ": " : "", r->message ? r->message : "");
 }
 
+/* One response being written. */
+typedef struct batch_ctx {
+    const req_header *h;
+    cf_buf *out;
+    ttlv_writer w;
+    cf_buf payload;
+    size_t status_at[CF_LIMIT_BATCH_ITEMS]; /* Result Status values written */
+    unsigned done;
+} batch_ctx;
+
+/* Run item `it` and write its answer; its status. */
+static cf_status answer_item(batch_ctx *b, kmip_op *op, const ttlv_item *it,
+                             const core_identity *who)
+{
+    size_t item_at = b->out->len;
+    batch_result r;
+
+    cf_buf_reset(&b->payload);
+    run_item(op, it, &r, &b->payload);
+    b->status_at[b->done] = write_item(&b->w, b->h->ver, &r, &b->payload);
+    if (b->h->max_response && b->out->len > (size_t)b->h->max_response && r.status == CF_OK) {
+        /* Maximum Response Size (1.4 section 6.3): this item's answer does
+         * not fit; it becomes Response Too Large, still carrying its
+         * Operation and Unique Batch Item ID (1.4 Table 285). */
+        b->out->len = item_at;
+        r.status = CF_ERR_TOO_LARGE;
+        r.message = "the response would exceed the Maximum Response Size";
+        b->status_at[b->done] = write_item(&b->w, b->h->ver, &r, NULL);
+    }
+    if (r.status != CF_OK)
+        log_failure(who, &r);
+    b->done++;
+    return r.status;
+}
+
+/* Undo (1.4 sections 6.13, 11.43 Table 366): the items before the failed
+ * one were performed, then undone by the rollback: Operation Undone. */
+static void mark_undone(batch_ctx *b)
+{
+    for (unsigned i = 0; i + 1 < b->done; i++)
+        if (b->status_at[i] + 4 <= b->out->len)
+            cf_put_be32(b->out->p + b->status_at[i], KMIP_RESULT_STATUS_OPERATION_UNDONE);
+}
+
 static cf_status run_batch(const kmip_env *env, const ttlv_item *msg, const req_header *h,
                            cf_buf *out)
 {
+    bool undo = h->continuation == KMIP_BATCH_ERROR_CONTINUATION_OPTION_UNDO;
     core_req req = {.core = env->core, .st = env->st, .arena = env->arena, .who = env->who,
-                    .now = core_now()};
+                    .now = core_now(), .batch_txn = undo};
     kmip_op op = {.ver = h->ver, .req = &req, .a = env->arena};
-    cf_buf payload;
-    ttlv_writer w;
+    batch_ctx b = {.h = h, .out = out};
+    cf_status st = CF_OK;
     size_t count_at;
-    unsigned done = 0;
 
-    cf_buf_init(&payload, CF_LIMIT_RESPONSE);
-    ttlv_w_init(&w, out);
-    ttlv_w_begin(&w, KMIP_TAG_RESPONSE_MESSAGE);
-    write_header(&w, h->ver, h->batch_count);
+    /* Undo: every item in one store transaction (the saves of core join
+     * it, core_objects_save), committed when all succeeded. */
+    if (undo && (st = store_begin(env->st)) != CF_OK)
+        return st;
+    cf_buf_init(&b.payload, CF_LIMIT_RESPONSE);
+    ttlv_w_init(&b.w, out);
+    ttlv_w_begin(&b.w, KMIP_TAG_RESPONSE_MESSAGE);
+    write_header(&b.w, h->ver, h->batch_count);
     count_at = out->len - 8; /* Batch Count value: last 8 bytes of the header */
     for (const ttlv_item *it = ttlv_child(msg, KMIP_TAG_BATCH_ITEM); it; it = ttlv_next_same(it)) {
-        batch_result r;
-        cf_buf_reset(&payload);
-        run_item(&op, it, &r, &payload);
-        if (r.status != CF_OK)
-            log_failure(env->who, &r);
-        write_item(&w, h->ver, &r, &payload);
-        done++;
-        if (r.status != CF_OK &&
-            h->continuation != KMIP_BATCH_ERROR_CONTINUATION_OPTION_CONTINUE)
+        st = answer_item(&b, &op, it, env->who);
+        if (st != CF_OK && h->continuation != KMIP_BATCH_ERROR_CONTINUATION_OPTION_CONTINUE)
             break;
     }
-    ttlv_w_end(&w);
-    cf_buf_free(&payload);
-    if (ttlv_w_finish(&w) != CF_OK)
+    if (undo && st != CF_OK) {
+        store_rollback(env->st);
+        mark_undone(&b);
+    } else if (undo && (st = store_commit(env->st)) != CF_OK) {
+        store_rollback(env->st);
+        cf_buf_free(&b.payload);
+        return st; /* nothing was kept: the whole message fails */
+    }
+    ttlv_w_end(&b.w);
+    cf_buf_free(&b.payload);
+    if (ttlv_w_finish(&b.w) != CF_OK)
         return CF_ERR_TOO_LARGE;
-    if (done != h->batch_count && count_at + 8 <= out->len)
-        cf_put_be32(out->p + count_at, (uint32_t)done); /* Stop: processed items only */
+    if (b.done != h->batch_count && count_at + 8 <= out->len)
+        cf_put_be32(out->p + count_at, (uint32_t)b.done); /* processed items only */
     if (h->max_response && out->len > (size_t)h->max_response)
         return CF_ERR_TOO_LARGE;
     return CF_OK;
@@ -274,6 +334,8 @@ void kmip_handle(const kmip_env *env, const uint8_t *msg, size_t len, cf_buf *ou
     st = run_batch(env, root, &h, out);
     if (st != CF_OK) {
         out->len = start;
-        write_message_error(out, h.ver, st, "the response would be too large");
+        write_message_error(out, h.ver, st,
+                            st == CF_ERR_TOO_LARGE ? "the response would be too large"
+                                                   : "the batch could not be committed");
     }
 }

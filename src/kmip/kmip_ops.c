@@ -128,6 +128,9 @@ static const struct kmip_op_def ops[] = {
     {KMIP_OPERATION_DERIVE_KEY, KMIP_V(1, 0), kmip_op_derive_key},
     {KMIP_OPERATION_RNG_RETRIEVE, KMIP_V(1, 2), kmip_op_rng_retrieve},
     {KMIP_OPERATION_RNG_SEED, KMIP_V(1, 2), kmip_op_rng_seed},
+    /* kmip_ops_misc.c */
+    {KMIP_OPERATION_CHECK, KMIP_V(1, 0), kmip_op_check},
+    {KMIP_OPERATION_LOG, KMIP_V(2, 0), kmip_op_log},
     /* here */
     {KMIP_OPERATION_QUERY, KMIP_V(1, 0), op_query},
     {KMIP_OPERATION_DISCOVER_VERSIONS, KMIP_V(1, 1), op_discover_versions},

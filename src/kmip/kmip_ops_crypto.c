@@ -128,71 +128,65 @@ cf_status kmip_op_decrypt(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
     return CF_OK;
 }
 
-/* ----------------------------------------------- Sign, Signature Verify */
+/* ------------------------- Sign, Signature Verify, MAC, MAC Verify */
 
-cf_status kmip_op_sign(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
+/* The four have one shape: the common fields, for a verification the value
+ * to check, the core operation, then either the value made (Signature Data,
+ * MAC Data) or the Validity Indicator. */
+struct check_op {
+    cf_status (*run)(core_req *req, const core_crypto_in *in, core_crypto_out *out);
+    uint32_t check_tag;     /* the value to verify; 0 when making one */
+    const char *check_name;
+    uint32_t out_tag;       /* the value made; 0: answer a Validity Indicator */
+};
+
+static const struct check_op op_sign = {core_sign, 0, NULL, KMIP_TAG_SIGNATURE_DATA};
+static const struct check_op op_signature_verify = {core_verify, KMIP_TAG_SIGNATURE_DATA,
+                                                    "Signature Data", 0};
+static const struct check_op op_mac = {core_mac, 0, NULL, KMIP_TAG_MAC_DATA};
+static const struct check_op op_mac_verify = {core_mac_verify, KMIP_TAG_MAC_DATA, "MAC Data", 0};
+
+static cf_status check_op_run(kmip_op *op, const ttlv_item *pl, ttlv_writer *w,
+                              const struct check_op *c)
 {
     core_crypto_in in;
     core_crypto_out out;
     cf_status st;
 
-    if ((st = read_in(op, pl, &in)) != CF_OK || (st = core_sign(op->req, &in, &out)) != CF_OK)
+    if ((st = read_in(op, pl, &in)) != CF_OK)
+        return st;
+    if (c->check_tag != 0 && (st = opt_bytes(op, pl, c->check_tag, c->check_name, &in.check,
+                                             &in.check_len)) != CF_OK)
+        return st;
+    if ((st = c->run(op->req, &in, &out)) != CF_OK)
         return st;
     write_uid(op, out.uid, w, false);
-    ttlv_w_bytes(w, KMIP_TAG_SIGNATURE_DATA, out.data, out.data_len);
+    if (c->out_tag != 0)
+        ttlv_w_bytes(w, c->out_tag, out.data, out.data_len);
+    else
+        ttlv_w_enum(w, KMIP_TAG_VALIDITY_INDICATOR,
+                    out.valid ? KMIP_VALIDITY_INDICATOR_VALID : KMIP_VALIDITY_INDICATOR_INVALID);
     return CF_OK;
+}
+
+cf_status kmip_op_sign(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
+{
+    return check_op_run(op, pl, w, &op_sign);
 }
 
 cf_status kmip_op_signature_verify(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
 {
-    core_crypto_in in;
-    core_crypto_out out;
-    cf_status st;
-
-    if ((st = read_in(op, pl, &in)) != CF_OK)
-        return st;
-    if ((st = opt_bytes(op, pl, KMIP_TAG_SIGNATURE_DATA, "Signature Data", &in.check,
-                        &in.check_len)) != CF_OK)
-        return st;
-    if ((st = core_verify(op->req, &in, &out)) != CF_OK)
-        return st;
-    write_uid(op, out.uid, w, false);
-    ttlv_w_enum(w, KMIP_TAG_VALIDITY_INDICATOR,
-                out.valid ? KMIP_VALIDITY_INDICATOR_VALID : KMIP_VALIDITY_INDICATOR_INVALID);
-    return CF_OK;
+    return check_op_run(op, pl, w, &op_signature_verify);
 }
-
-/* ------------------------------------------------------- MAC, MAC Verify */
 
 cf_status kmip_op_mac(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
 {
-    core_crypto_in in;
-    core_crypto_out out;
-    cf_status st;
-
-    if ((st = read_in(op, pl, &in)) != CF_OK || (st = core_mac(op->req, &in, &out)) != CF_OK)
-        return st;
-    write_uid(op, out.uid, w, false);
-    ttlv_w_bytes(w, KMIP_TAG_MAC_DATA, out.data, out.data_len);
-    return CF_OK;
+    return check_op_run(op, pl, w, &op_mac);
 }
 
 cf_status kmip_op_mac_verify(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
 {
-    core_crypto_in in;
-    core_crypto_out out;
-    cf_status st;
-
-    if ((st = read_in(op, pl, &in)) != CF_OK)
-        return st;
-    if ((st = opt_bytes(op, pl, KMIP_TAG_MAC_DATA, "MAC Data", &in.check, &in.check_len)) != CF_OK)
-        return st;
-    if ((st = core_mac_verify(op->req, &in, &out)) != CF_OK)
-        return st;
-    write_uid(op, out.uid, w, false);
-    ttlv_w_enum(w, KMIP_TAG_VALIDITY_INDICATOR,
-                out.valid ? KMIP_VALIDITY_INDICATOR_VALID : KMIP_VALIDITY_INDICATOR_INVALID);
-    return CF_OK;
+    return check_op_run(op, pl, w, &op_mac_verify);
 }
 
 /* ---------------------------------------------------------------- RNG */

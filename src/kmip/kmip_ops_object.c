@@ -111,11 +111,12 @@ cf_status kmip_op_get(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
     if (o.wrap_spec && (st = wrap_attrs(op, obj, o.wrap_spec, &wa)) != CF_OK)
         return st;
     o.wrap_attrs = wa;
-    if ((st = core_object_get(op->req, obj, &o, &item)) != CF_OK)
+    if ((st = core_object_get(op->req, obj, &o, &item)) != CF_OK ||
+        (st = core_object_served(op->req, obj)) != CF_OK)
         return st;
     ttlv_w_enum(w, KMIP_TAG_OBJECT_TYPE, obj->object_type);
     ttlv_w_cstr(w, KMIP_TAG_UNIQUE_IDENTIFIER, obj->uid);
-    ttlv_w_item(w, item);
+    kmip_w_item(op, w, item, 0, 0); /* a verbatim object may come from a newer client */
     op->new_placeholder = obj->uid;
     return CF_OK;
 }

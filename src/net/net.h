@@ -61,6 +61,12 @@ typedef struct net_peer {
     uint8_t cert_sha256[32];  /* SHA-256 of the client certificate's DER (pinning) */
     int has_cert;             /* 1 when a verified client certificate was presented;
                                * always 1 for KMIP */
+    uint8_t issuer_sha256[32];/* SHA-256 of the trust anchor that issued it (itself
+                               * when a self-signed certificate is pinned as an
+                               * anchor), for CA rules (core_auth_certificate) */
+    int has_issuer;           /* 1 when issuer_sha256 is set: the anchor was found
+                               * among the trusted certificates and its signature
+                               * on the client certificate verified */
 } net_peer;
 
 typedef struct net_handlers {

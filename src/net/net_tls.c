@@ -141,6 +141,28 @@ out:
     return rc;
 }
 
+/* The trust anchor that issued cert: looked up in the context's trust
+ * store by name and key identifier, confirmed by its signature. Computed
+ * here rather than from the verified chain, which a resumed session does
+ * not have. A certificate issued through an intermediate has none (CA
+ * rules name the issuing anchor). */
+static void peer_issuer(SSL *ssl, X509 *cert, net_peer *peer)
+{
+    X509_STORE *store = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
+    X509_STORE_CTX *sc = X509_STORE_CTX_new();
+    X509 *issuer = NULL;
+    unsigned int n = 0;
+
+    if (sc != NULL && X509_STORE_CTX_init(sc, store, cert, NULL) == 1 &&
+        X509_STORE_CTX_get1_issuer(&issuer, sc, cert) == 1 &&
+        X509_verify(cert, X509_get0_pubkey(issuer)) == 1 &&
+        X509_digest(issuer, EVP_sha256(), peer->issuer_sha256, &n) == 1 &&
+        n == sizeof peer->issuer_sha256)
+        peer->has_issuer = 1;
+    X509_free(issuer);
+    X509_STORE_CTX_free(sc);
+}
+
 cf_status net_tls_fill_peer(SSL *ssl, net_peer *peer)
 {
     X509 *cert;
@@ -150,6 +172,8 @@ cf_status net_tls_fill_peer(SSL *ssl, net_peer *peer)
     peer->subject[0] = peer->issuer[0] = '\0';
     memset(peer->cert_sha256, 0, sizeof peer->cert_sha256);
     peer->has_cert = 0;
+    memset(peer->issuer_sha256, 0, sizeof peer->issuer_sha256);
+    peer->has_issuer = 0;
     ERR_clear_error();
     cert = SSL_get0_peer_certificate(ssl);
     if (cert == NULL || SSL_get_verify_result(ssl) != X509_V_OK)
@@ -162,6 +186,7 @@ cf_status net_tls_fill_peer(SSL *ssl, net_peer *peer)
     if (X509_digest(cert, EVP_sha256(), peer->cert_sha256, &n) != 1 || n != sizeof peer->cert_sha256)
         goto out;
     peer->has_cert = 1;
+    peer_issuer(ssl, cert, peer);
     rc = CF_OK;
 out:
     if (rc != CF_OK) {

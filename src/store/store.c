@@ -73,3 +73,115 @@ cf_status store_meta_insert(store *s, const char *key, const uint8_t *val, size_
 {
     return s->ops->meta_insert(s, key, val, len);
 }
+
+/* ------------------------------------------------- tenants and identities */
+
+cf_status store_tenant_insert(store *s, const store_tenant *t)
+{
+    if (t == NULL || t->id == NULL || t->name == NULL)
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->tenant_insert(s, t);
+}
+
+cf_status store_tenant_update(store *s, const store_tenant *t)
+{
+    if (t == NULL || t->id == NULL || t->name == NULL)
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->tenant_update(s, t);
+}
+
+cf_status store_tenant_get(store *s, const char *id, cf_arena *a, store_tenant *out)
+{
+    if (id == NULL)
+        return CF_ERR_NOT_FOUND;
+    return s->ops->tenant_get(s, id, a, out);
+}
+
+cf_status store_tenant_list(store *s, int64_t offset, int64_t limit, cf_arena *a,
+                            store_tenant **out, size_t *out_n, int64_t *out_total)
+{
+    *out = NULL;
+    *out_n = 0;
+    *out_total = 0;
+    if (offset < 0)
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->tenant_list(s, offset, limit, a, out, out_n, out_total);
+}
+
+cf_status store_tenant_delete(store *s, const char *id)
+{
+    if (id == NULL)
+        return CF_ERR_NOT_FOUND;
+    return s->ops->tenant_delete(s, id);
+}
+
+/* The shape rules every back end relies on (the core checks the rest). */
+static bool identity_ok(const store_identity *i)
+{
+    return i != NULL && i->id != NULL && i->name != NULL &&
+           (i->tenant == NULL) == i->is_operator && (i->subject == NULL || i->ca_sha256 != NULL);
+}
+
+cf_status store_identity_insert(store *s, const store_identity *i)
+{
+    if (!identity_ok(i))
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->identity_insert(s, i);
+}
+
+cf_status store_identity_update(store *s, const store_identity *i)
+{
+    if (!identity_ok(i))
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->identity_update(s, i);
+}
+
+cf_status store_identity_get(store *s, const char *tenant, const char *id, cf_arena *a,
+                             store_identity *out)
+{
+    if (id == NULL)
+        return CF_ERR_NOT_FOUND;
+    return s->ops->identity_get(s, tenant, id, a, out);
+}
+
+cf_status store_identity_delete(store *s, const char *tenant, const char *id)
+{
+    if (id == NULL)
+        return CF_ERR_NOT_FOUND;
+    return s->ops->identity_delete(s, tenant, id);
+}
+
+cf_status store_identity_list(store *s, const char *tenant, int64_t offset, int64_t limit,
+                              cf_arena *a, store_identity **out, size_t *out_n,
+                              int64_t *out_total)
+{
+    *out = NULL;
+    *out_n = 0;
+    *out_total = 0;
+    if (offset < 0)
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->identity_list(s, tenant, offset, limit, a, out, out_n, out_total);
+}
+
+cf_status store_auth_by_id(store *s, const char *id, cf_arena *a, store_identity *out)
+{
+    if (id == NULL)
+        return CF_ERR_NOT_FOUND;
+    return s->ops->auth_by_id(s, id, a, out);
+}
+
+cf_status store_auth_by_cert(store *s, const uint8_t sha256[32], cf_arena *a,
+                             store_identity *out)
+{
+    if (sha256 == NULL)
+        return CF_ERR_NOT_FOUND;
+    return s->ops->auth_by_cert(s, sha256, a, out);
+}
+
+cf_status store_auth_by_ca(store *s, const uint8_t ca_sha256[32], const char *subject,
+                           cf_arena *a, store_identity *out)
+{
+    if (ca_sha256 == NULL || subject == NULL)
+        return CF_ERR_NOT_FOUND;
+    return s->ops->auth_by_ca(s, ca_sha256, subject, a, out);
+}

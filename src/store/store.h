@@ -6,8 +6,10 @@
  * a struct of function pointers (store_int.h) chosen by the URI given to
  * store_open, so the core never sees SQL.
  *
- * Rows are always addressed by (tenant, uid), and searches by tenant: there
- * is no call that reads across tenants. The store treats attributes and key
+ * Rows are always addressed by (tenant, uid), and searches by tenant: no
+ * call reads objects across tenants. Tenants and identities (below) follow
+ * the same rule, except the authentication lookups store_auth_*, which run
+ * before the caller's tenant is known, and the operator's tenant list. The store treats attributes and key
  * material as opaque blobs (the core encodes attributes as TTLV and seals
  * material under the keyring); to find objects it keeps a few columns and an
  * attribute index whose entries the core derives from the attributes.
@@ -153,6 +155,88 @@ typedef struct store_query {
  */
 cf_status store_object_find(store *s, const store_query *q, cf_arena *a,
                             const char ***out_uids, size_t *out_n, int64_t *out_total);
+
+/* ------------------------------------------------- tenants and identities */
+/*
+ * Tenants and identities (core_identity.c holds their rules). A tenant row
+ * is keyed by its id, an identity row by (tenant, id): every read or write
+ * names the tenant, except the three authentication lookups below, which
+ * run before the caller is known and say so in their names (store_auth_*),
+ * and store_tenant_list, the operator's view of the tenants themselves.
+ * Operator identities live outside tenants: their tenant is NULL, and a
+ * NULL tenant argument addresses them (SQL `tenant IS ?`).
+ */
+typedef struct store_tenant {
+    const char *id;           /* slug, see core_tenant_id_valid */
+    const char *name;
+    int64_t created;
+    uint32_t state;           /* core_tenant_state */
+} store_tenant;
+
+typedef struct store_identity {
+    const char *id;           /* UUID */
+    const char *tenant;       /* NULL: an operator identity */
+    uint32_t kind;            /* core_identity_kind */
+    const char *name;
+    uint32_t role;            /* core_role (0 for the operator) */
+    bool is_operator;
+    int64_t created;
+    int64_t expires;          /* 0: never */
+    bool disabled;
+    const uint8_t *secret_sha256; /* API key: SHA-256 of the secret (32 bytes), else NULL */
+    const uint8_t *cert_sha256;   /* pinned certificate: SHA-256 of its DER (32), else NULL */
+    const uint8_t *ca_sha256;     /* CA rule: SHA-256 of the issuing CA's DER (32), else NULL */
+    const char *subject;          /* CA rule: the subject it admits; NULL = any subject */
+    uint64_t restrict_actions;    /* opaque to the store (core_restriction) */
+    const char *restrict_uids;    /* opaque to the store; NULL = none */
+    int64_t revision;             /* starts at 1, +1 on every update */
+    uint32_t tenant_state;        /* filled by reads: the tenant's state, 0 for the operator
+                                   * or a tenant row that is missing */
+} store_identity;
+
+/* CF_ERR_EXISTS when the id is taken. */
+cf_status store_tenant_insert(store *s, const store_tenant *t);
+/* Name and state of an existing tenant; CF_ERR_NOT_FOUND if absent. */
+cf_status store_tenant_update(store *s, const store_tenant *t);
+/* Strings in the arena. CF_ERR_NOT_FOUND if absent. */
+cf_status store_tenant_get(store *s, const char *id, cf_arena *a, store_tenant *out);
+/* Tenants by id after skipping offset, at most limit (< 0: all), into an
+ * arena array; *out_total counts every tenant. Operator view. */
+cf_status store_tenant_list(store *s, int64_t offset, int64_t limit, cf_arena *a,
+                            store_tenant **out, size_t *out_n, int64_t *out_total);
+/* The tenant, its identities and every object row of it (index rows
+ * included). The caller checks first what may go (core_tenant_delete);
+ * run it inside store_begin/store_commit. CF_ERR_NOT_FOUND if absent. */
+cf_status store_tenant_delete(store *s, const char *id);
+
+/* CF_ERR_EXISTS when the id, the pinned certificate or the CA rule (same CA
+ * and subject, or a second any-subject rule for one CA) is already held by
+ * an identity of any tenant: one certificate maps to one identity. */
+cf_status store_identity_insert(store *s, const store_identity *i);
+/* Update the row (tenant, id) if its revision is still i->revision - 1;
+ * CF_ERR_CONFLICT otherwise (or when absent: load first). Every column but
+ * id, tenant, kind, is_operator and created is rewritten. */
+cf_status store_identity_update(store *s, const store_identity *i);
+/* CF_ERR_NOT_FOUND when (tenant, id) does not exist. */
+cf_status store_identity_get(store *s, const char *tenant, const char *id, cf_arena *a,
+                             store_identity *out);
+cf_status store_identity_delete(store *s, const char *tenant, const char *id);
+/* A tenant's identities (NULL: the operator identities), oldest first. */
+cf_status store_identity_list(store *s, const char *tenant, int64_t offset, int64_t limit,
+                              cf_arena *a, store_identity **out, size_t *out_n,
+                              int64_t *out_total);
+
+/* Authentication lookups, across tenants by necessity: the identity with
+ * this id (an API key's token names it); the one pinning this certificate
+ * fingerprint; the one whose CA rule admits (ca_sha256, subject): an exact
+ * subject rule first, else the CA's any-subject rule. CF_ERR_NOT_FOUND
+ * when none. Disabled and expired identities are returned: the core
+ * judges them. */
+cf_status store_auth_by_id(store *s, const char *id, cf_arena *a, store_identity *out);
+cf_status store_auth_by_cert(store *s, const uint8_t sha256[32], cf_arena *a,
+                             store_identity *out);
+cf_status store_auth_by_ca(store *s, const uint8_t ca_sha256[32], const char *subject,
+                           cf_arena *a, store_identity *out);
 
 /* Small cluster-wide metadata (wrapped KEKs, schema version, ...). */
 cf_status store_meta_get(store *s, const char *key, cf_arena *a, const uint8_t **out,

@@ -21,6 +21,25 @@ struct store_ops {
     cf_status (*meta_get)(store *s, const char *key, cf_arena *a, const uint8_t **out,
                           size_t *out_len);
     cf_status (*meta_insert)(store *s, const char *key, const uint8_t *val, size_t len);
+    /* tenants and identities */
+    cf_status (*tenant_insert)(store *s, const store_tenant *t);
+    cf_status (*tenant_update)(store *s, const store_tenant *t);
+    cf_status (*tenant_get)(store *s, const char *id, cf_arena *a, store_tenant *out);
+    cf_status (*tenant_list)(store *s, int64_t offset, int64_t limit, cf_arena *a,
+                             store_tenant **out, size_t *out_n, int64_t *out_total);
+    cf_status (*tenant_delete)(store *s, const char *id);
+    cf_status (*identity_insert)(store *s, const store_identity *i);
+    cf_status (*identity_update)(store *s, const store_identity *i);
+    cf_status (*identity_get)(store *s, const char *tenant, const char *id, cf_arena *a,
+                              store_identity *out);
+    cf_status (*identity_delete)(store *s, const char *tenant, const char *id);
+    cf_status (*identity_list)(store *s, const char *tenant, int64_t offset, int64_t limit,
+                               cf_arena *a, store_identity **out, size_t *out_n,
+                               int64_t *out_total);
+    cf_status (*auth_by_id)(store *s, const char *id, cf_arena *a, store_identity *out);
+    cf_status (*auth_by_cert)(store *s, const uint8_t *sha256, cf_arena *a, store_identity *out);
+    cf_status (*auth_by_ca)(store *s, const uint8_t *ca_sha256, const char *subject, cf_arena *a,
+                            store_identity *out);
 };
 
 /* Every back end's handle starts with this header. */

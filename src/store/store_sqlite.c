@@ -12,7 +12,9 @@
  * database gets the current schema at once; an older one is brought forward
  * by the steps of `migrations`, each in the same transaction as the version
  * bump (every connection opening the database runs this under BEGIN
- * IMMEDIATE, so exactly one of them migrates).
+ * IMMEDIATE, so exactly one of them migrates). Version 3 added tenants and
+ * identities (store_sqlite_ident.c); a version 2 database gains the tables
+ * and a tenant row for every tenant its objects name.
  *
  * Search: object_index holds one row per searchable attribute value (the
  * core derives them: store.h), keyed by the object's rowid and rewritten in
@@ -22,7 +24,7 @@
  * correlated EXISTS probing (oid, name), so the cost follows the candidates
  * rather than the objects. Values are always bound, never spliced into SQL.
  */
-#include "store/store_int.h"
+#include "store/store_sqlite_int.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -30,11 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
-#include "util/log.h"
-
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static const char *const meta_sql =
     "CREATE TABLE IF NOT EXISTS meta("
@@ -73,7 +71,8 @@ static const char *const schema_sql =
     "CREATE INDEX object_index_text ON object_index(tenant, name, tval, ival, oid)"
     "  WHERE tval IS NOT NULL;"
     "CREATE INDEX object_index_int ON object_index(tenant, name, ival, oid)"
-    "  WHERE ival IS NOT NULL;";
+    "  WHERE ival IS NOT NULL;"
+    STORE_SQ_IDENT_SCHEMA;
 
 /* Upgrade steps: `sql` brings a database at version `from` to from + 1.
  * Version 1 (object_names) cannot be upgraded here: the attribute index is
@@ -83,7 +82,10 @@ static const struct migration {
     int from;
     const char *sql;
 } migrations[] = {
-    {0, NULL},
+    /* 2 -> 3: tenants and identities; the objects' tenants become rows. */
+    {2, STORE_SQ_IDENT_SCHEMA
+        "INSERT INTO tenants(id, name, created, state)"
+        "  SELECT DISTINCT tenant, tenant, CAST(strftime('%s', 'now') AS INTEGER), 1 FROM objects;"},
 };
 
 enum stmt_id {
@@ -127,23 +129,11 @@ static const char *const stmt_sql[ST_COUNT_OF_STMTS] = {
     [ST_META_INSERT] = "INSERT INTO meta(k, v) VALUES(?1, ?2)",
 };
 
-struct store_sqlite {
-    struct store base;
-    sqlite3 *db;
-    sqlite3_stmt *stmt[ST_COUNT_OF_STMTS];
-    int in_tx;
-};
-
 static struct store_sqlite *sq(store *s) { return (struct store_sqlite *)s; }
 
 static cf_status sq_error(struct store_sqlite *s, int rc, const char *what)
 {
-    if (rc == SQLITE_CONSTRAINT)
-        return CF_ERR_EXISTS;
-    if (rc == SQLITE_NOMEM)
-        return CF_ERR_NOMEM;
-    CF_LOGE("sqlite %s: %s (%d)", what, sqlite3_errmsg(s->db), rc);
-    return CF_ERR_STORE;
+    return store_sq_error(s, rc, what);
 }
 
 /* Prepared statement ready to bind: reset and unbound. */
@@ -161,11 +151,7 @@ static sqlite3_stmt *sq_stmt(struct store_sqlite *s, enum stmt_id id)
     return st;
 }
 
-static void sq_done(sqlite3_stmt *st)
-{
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-}
+static void sq_done(sqlite3_stmt *st) { store_sq_done(st); }
 
 static cf_status sq_exec_simple(struct store_sqlite *s, enum stmt_id id)
 {
@@ -224,16 +210,11 @@ static void sq_rollback(store *base)
     pthread_mutex_unlock(&sq_write_lock);
 }
 
-static int bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-    return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-}
+static int bind_text(sqlite3_stmt *st, int i, const char *v) { return store_sq_bind_text(st, i, v); }
 
 static int bind_blob(sqlite3_stmt *st, int i, const uint8_t *p, size_t n)
 {
-    if (p == NULL)
-        return sqlite3_bind_null(st, i);
-    return sqlite3_bind_blob64(st, i, n ? (const void *)p : "", n, SQLITE_STATIC);
+    return store_sq_bind_blob(st, i, p, n);
 }
 
 /* Bind the 13 columns shared by INSERT and UPDATE. */
@@ -477,7 +458,7 @@ static int sq_exec(struct store_sqlite *s, const char *sql)
     char *err = NULL;
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
     if (rc != SQLITE_OK)
-        CF_LOGE("sqlite schema: %s", err ? err : sqlite3_errmsg(s->db));
+        CF_LOGE("sqlite schema (%.24s...): %s", sql, err ? err : sqlite3_errmsg(s->db));
     sqlite3_free(err);
     return rc;
 }
@@ -520,9 +501,13 @@ static cf_status sq_schema(struct store_sqlite *s)
     cf_status st;
     int v = 0;
 
-    if (sq_exec(s, meta_sql) != SQLITE_OK || sq_exec(s, "BEGIN IMMEDIATE") != SQLITE_OK)
+    /* The write lock first (BEGIN IMMEDIATE waits in the busy handler):
+     * creating meta in autocommit mode would read, then try to write, and
+     * fail at once with SQLITE_BUSY when another connection (a second node
+     * opening the same new database) wrote in between. */
+    if (sq_exec(s, "BEGIN IMMEDIATE") != SQLITE_OK)
         return CF_ERR_STORE;
-    st = sq_schema_version(s, &v);
+    st = sq_exec(s, meta_sql) == SQLITE_OK ? sq_schema_version(s, &v) : CF_ERR_STORE;
     if (st == CF_OK && v == 0)
         st = sq_exec(s, schema_sql) == SQLITE_OK ? sq_schema_set(s, v = SCHEMA_VERSION)
                                                  : CF_ERR_STORE;
@@ -557,6 +542,8 @@ static void sq_close(store *base)
     sq_rollback(base);
     for (int i = 0; i < ST_COUNT_OF_STMTS; i++)
         sqlite3_finalize(s->stmt[i]);
+    for (int i = 0; i < STORE_SQ_IDENT_STMTS; i++)
+        sqlite3_finalize(s->ident[i]);
     sqlite3_close(s->db);
     free(s);
 }
@@ -575,12 +562,41 @@ static const struct store_ops sqlite_ops = {
     .object_find = sq_object_find,
     .meta_get = sq_meta_get,
     .meta_insert = sq_meta_insert,
+    .tenant_insert = store_sq_tenant_insert,
+    .tenant_update = store_sq_tenant_update,
+    .tenant_get = store_sq_tenant_get,
+    .tenant_list = store_sq_tenant_list,
+    .tenant_delete = store_sq_tenant_delete,
+    .identity_insert = store_sq_identity_insert,
+    .identity_update = store_sq_identity_update,
+    .identity_get = store_sq_identity_get,
+    .identity_delete = store_sq_identity_delete,
+    .identity_list = store_sq_identity_list,
+    .auth_by_id = store_sq_auth_by_id,
+    .auth_by_cert = store_sq_auth_by_cert,
+    .auth_by_ca = store_sq_auth_by_ca,
 };
+
+/* WAL mode. Switching a new database to WAL needs it to itself, and
+ * SQLite answers SQLITE_BUSY at once rather than through the busy
+ * handler: when several connections (nodes) open a new database together,
+ * retry for up to the busy timeout. */
+static int sq_wal(struct store_sqlite *s)
+{
+    int rc = SQLITE_BUSY;
+    for (int i = 0; i < 1000 && (rc & 0xff) == SQLITE_BUSY; i++) {
+        if (i > 0)
+            sqlite3_sleep(10);
+        rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL;", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK)
+        CF_LOGE("sqlite journal_mode=WAL: %s", sqlite3_errmsg(s->db));
+    return rc;
+}
 
 static cf_status sq_setup(struct store_sqlite *s)
 {
     static const char *const pragmas =
-        "PRAGMA journal_mode=WAL;"
         "PRAGMA synchronous=FULL;"
         "PRAGMA foreign_keys=ON;"
         "PRAGMA secure_delete=ON;"
@@ -589,7 +605,7 @@ static cf_status sq_setup(struct store_sqlite *s)
          * pages of the object and attribute indexes stay in memory. */
         "PRAGMA cache_size=-16384;";
     sqlite3_busy_timeout(s->db, 10000);
-    if (sq_exec(s, pragmas) != SQLITE_OK)
+    if (sq_wal(s) != SQLITE_OK || sq_exec(s, pragmas) != SQLITE_OK)
         return CF_ERR_STORE;
     return sq_schema(s);
 }
@@ -601,7 +617,7 @@ cf_status store_sqlite_open(const char *path, store **out)
     int rc;
 
     *out = NULL;
-    s = calloc(1, sizeof *s);
+    s = calloc(1, sizeof *s + ST_COUNT_OF_STMTS * sizeof s->stmt[0]);
     if (s == NULL)
         return CF_ERR_NOMEM;
     s->base.ops = &sqlite_ops;

@@ -32,6 +32,9 @@
 #define KR2_BAD_CRYPTO_PARAMS 0x24
 #define KR2_INCOMPATIBLE_USAGE_MASK 0x29
 #define KR2_MISSING_IV 0x34
+#define KR2_ATTRIBUTE_SINGLE_VALUED 0x23
+#define KR2_NON_UNIQUE_NAME 0x35
+#define KR2_USAGE_LIMIT_EXCEEDED 0x1A
 
 /* 1.x reasons follow the 1.4 section 11 tables; kmip2_reason is used for 2.x
  * requests where 2.x defines a more precise reason (or removed the 1.x one:
@@ -78,6 +81,18 @@ static const struct cf_status_info table[CF_STATUS_COUNT] = {
     [CF_ERR_USAGE_MASK] = {"incompatible_usage_mask", "the key's usage mask does not allow this operation", KR_PERMISSION_DENIED, 403, CF_LOG_INFO, KR2_INCOMPATIBLE_USAGE_MASK},
     [CF_ERR_MISSING_IV] = {"missing_iv", "an IV/Counter/Nonce is required", KR_INVALID_MESSAGE, 400, CF_LOG_INFO, KR2_MISSING_IV},
     [CF_ERR_CRYPTO_PARAMS] = {"bad_cryptographic_parameters", "cryptographic parameters not supported", KR_INVALID_FIELD, 400, CF_LOG_INFO, KR2_BAD_CRYPTO_PARAMS},
+    /* 1.4 11.15 "The specified attribute already exists": Illegal
+     * Operation; 2.1 6.1.2 Table 169: Attribute Single Valued (BL-M-5). */
+    [CF_ERR_SINGLE_VALUED] = {"attribute_single_valued", "the attribute allows one instance and has it", KR_ILLEGAL_OPERATION, 409, CF_LOG_INFO, KR2_ATTRIBUTE_SINGLE_VALUED},
+    /* Names are unique (2.1 4.32; BL-M-8): 2.x Non Unique Name Attribute.
+     * 1.x: "the same Name attribute value as an existing object" is Invalid
+     * Field for new objects (1.4 11.2-11.4, 11.7) and Illegal Operation for
+     * Add and Modify Attribute (11.15, 11.16). */
+    [CF_ERR_NAME_TAKEN] = {"non_unique_name", "another object has this Name", KR_INVALID_FIELD, 409, CF_LOG_INFO, KR2_NON_UNIQUE_NAME},
+    [CF_ERR_NAME_TAKEN_EDIT] = {"non_unique_name", "another object has this Name", KR_ILLEGAL_OPERATION, 409, CF_LOG_INFO, KR2_NON_UNIQUE_NAME},
+    /* Check (1.4 11.11: "not allowed to use the object according to the
+     * specified attributes" is Permission Denied; 2.1 6.1.7.1). */
+    [CF_ERR_USAGE_LIMIT] = {"usage_limit_exceeded", "the object's usage limits do not allow this", KR_PERMISSION_DENIED, 403, CF_LOG_INFO, KR2_USAGE_LIMIT_EXCEEDED},
 };
 
 const struct cf_status_info *cf_status_info(cf_status st)

@@ -43,6 +43,10 @@ typedef enum cf_status {
     CF_ERR_USAGE_MASK,     /* the key's Cryptographic Usage Mask forbids the operation */
     CF_ERR_MISSING_IV,     /* the cipher mode needs an IV/Counter/Nonce and none was given */
     CF_ERR_CRYPTO_PARAMS,  /* Cryptographic Parameters not offered or not valid for the key */
+    CF_ERR_SINGLE_VALUED,  /* adding an instance of a single-instance attribute the object has */
+    CF_ERR_NAME_TAKEN,     /* a new object would take a Name another object of the tenant has */
+    CF_ERR_NAME_TAKEN_EDIT,/* an attribute edit would give it a Name another object has */
+    CF_ERR_USAGE_LIMIT,    /* more use than the object's Usage Limits leave (Check) */
     CF_STATUS_COUNT
 } cf_status;
 

@@ -13,6 +13,7 @@ material read back with Get, so the server is not checked against itself.
 """
 import hashlib
 import hmac
+import itertools
 import os
 
 import pytest
@@ -24,10 +25,10 @@ from cryptography.hazmat.primitives.kdf.kbkdf import KBKDFHMAC, CounterLocation,
 
 from kmip.core import enums
 from kmip.pie import objects
-from kmip.pie.client import ProxyKmipClient
 from kmip.pie.exceptions import KmipOperationFailure
 
 import kmipwire as W
+from helpers import client, failed, ok, reason, wire
 
 R = enums.ResultReason
 ALG = enums.CryptographicAlgorithm
@@ -50,41 +51,19 @@ GCM, VALID, INVALID = 9, 1, 2
 INCOMPATIBLE_USAGE_MASK, WRONG_LIFECYCLE_STATE = 0x29, 0x43
 
 
-def client(server, version=enums.KMIPVersion.KMIP_1_2):
-    return ProxyKmipClient(hostname="127.0.0.1", port=server.kmip_port,
-                           cert=os.path.join(server.pki, "admin.crt"),
-                           key=os.path.join(server.pki, "admin.key"),
-                           ca=os.path.join(server.pki, "ca.crt"),
-                           config_file="/dev/null", kmip_version=version)
+_NAMES = itertools.count(1)
 
 
-def wire(server, op, payload, major=1, minor=4):
-    """One batch item on the wire; returns the response Batch Item."""
-    conn = server.connect()
-    try:
-        resp = W.decode(conn.roundtrip(W.request([(op, payload, None)], major=major,
-                                                 minor=minor)))
-    finally:
-        conn.close()
-    return W.child(resp, W.T["BATCH_ITEM"])
-
-
-def ok(item):
-    assert W.value(item, W.T["RESULT_STATUS"]) == W.SUCCESS, W.value(item, W.T["RESULT_MESSAGE"])
-    return W.child(item, W.T["RESPONSE_PAYLOAD"])
-
-
-def failed(item):
-    assert W.value(item, W.T["RESULT_STATUS"]) == W.FAILED
-    return W.value(item, W.T["RESULT_REASON"])
-
-
-def reason(exc):
-    return exc.value.reason
+def named(obj):
+    """PyKMIP names every object it registers after its type ("Symmetric
+    Key"); Names are unique (KMIP 2.1 section 4.32): each gets its own."""
+    obj.names = ["%s %d" % (type(obj).__name__, next(_NAMES))]
+    return obj
 
 
 def active_key(c, alg, value, masks, **kw):
-    uid = c.register(objects.SymmetricKey(alg, len(value) * 8, value, masks=masks, **kw))
+    uid = c.register(named(objects.SymmetricKey(alg, len(value) * 8, value, masks=masks,
+                                                **kw)))
     c.activate(uid)
     return uid
 
@@ -257,8 +236,8 @@ def test_mac_and_mac_verify(server):
 # ------------------------------------------------------------ Derive Key
 def test_derive_key_pbkdf2_from_secret_data(server):
     with client(server) as c:
-        pw = c.register(objects.SecretData(b"passwd", enums.SecretDataType.PASSWORD,
-                                           masks=[MASK.DERIVE_KEY]))
+        pw = c.register(named(objects.SecretData(b"passwd", enums.SecretDataType.PASSWORD,
+                                                 masks=[MASK.DERIVE_KEY])))
         c.activate(pw)
         uid = c.derive_key(enums.ObjectType.SYMMETRIC_KEY, [pw], enums.DerivationMethod.PBKDF2,
                            {"cryptographic_parameters": {"hashing_algorithm": HASH.SHA_256},

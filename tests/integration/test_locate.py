@@ -102,13 +102,24 @@ def test_object_type_and_algorithm_on_empty_server(server):
 def test_by_name(server, version):
     tag = "loc-name-%s" % version.name
     with client(server, version) as c:
-        a = create(c, name=tag + "-a")
-        b1, b2 = create(c, name=tag + "-b"), create(c, name=tag + "-b")
+        a = create(c, name=tag + "-a", group=tag)
+        b = create(c, name=tag + "-b", group=tag)
         assert c.locate(attributes=[attr(enums.AttributeType.NAME, tag + "-a")]) == [a]
-        assert c.locate(attributes=[attr(enums.AttributeType.NAME, tag + "-b")]) == [b2, b1]
+        assert c.locate(attributes=[attr(enums.AttributeType.NAME, tag + "-b")]) == [b]
         assert c.locate(attributes=[attr(enums.AttributeType.NAME, tag + "-c")]) == []
-        assert c.locate(maximum_items=1,
-                        attributes=[attr(enums.AttributeType.NAME, tag + "-b")]) == [b2]
+        # Names are unique (2.1 section 4.32): a second "-b" is refused, 1.x
+        # with Invalid Field (1.4 section 11.2), 2.x Non Unique Name Attribute.
+        res = c.proxy.create(enums.ObjectType.SYMMETRIC_KEY, TemplateAttribute(attributes=[
+            attr(enums.AttributeType.CRYPTOGRAPHIC_ALGORITHM, enums.CryptographicAlgorithm.AES),
+            attr(enums.AttributeType.CRYPTOGRAPHIC_LENGTH, 128),
+            attr(enums.AttributeType.NAME, tag + "-b"),
+            attr(enums.AttributeType.OBJECT_GROUP, tag)]))
+        assert res.result_status.value == enums.ResultStatus.OPERATION_FAILED
+        assert res.result_reason.value == (enums.ResultReason.NON_UNIQUE_NAME_ATTRIBUTE
+                                           if version == enums.KMIPVersion.KMIP_2_0
+                                           else enums.ResultReason.INVALID_FIELD)
+        assert c.locate(attributes=[group(tag)]) == [b, a]
+        assert c.locate(maximum_items=1, attributes=[group(tag)]) == [b]
 
 
 def test_by_state_after_activation(server):

@@ -11,6 +11,7 @@ decode the exchange:
   structure, so that exchange is checked with kmipwire and unwrapped with
   `cryptography`.
 """
+import itertools
 import os
 
 import pytest
@@ -23,10 +24,10 @@ import datetime
 
 from kmip.core import enums
 from kmip.pie import objects
-from kmip.pie.client import ProxyKmipClient
 from kmip.pie.exceptions import KmipOperationFailure
 
 import kmipwire as W
+from helpers import client, failed, ok, reason, wire
 
 R = enums.ResultReason
 KFT = enums.KeyFormatType
@@ -50,33 +51,14 @@ NIST_KEY_WRAP, AES_KEY_WRAP_PADDING = 0x0D, 0x0C
 NO_ENCODING, TTLV_ENCODING = 1, 2
 
 
-def client(server, version=enums.KMIPVersion.KMIP_1_2):
-    return ProxyKmipClient(hostname="127.0.0.1", port=server.kmip_port,
-                           cert=os.path.join(server.pki, "admin.crt"),
-                           key=os.path.join(server.pki, "admin.key"),
-                           ca=os.path.join(server.pki, "ca.crt"),
-                           config_file="/dev/null", kmip_version=version)
+_NAMES = itertools.count(1)
 
 
-def wire(server, op, payload, major=1, minor=4):
-    """One batch item on the wire; returns the response Batch Item."""
-    conn = server.connect()
-    try:
-        resp = W.decode(conn.roundtrip(W.request([(op, payload, None)], major=major,
-                                                 minor=minor)))
-    finally:
-        conn.close()
-    return W.child(resp, W.T["BATCH_ITEM"])
-
-
-def ok(item):
-    assert W.value(item, W.T["RESULT_STATUS"]) == W.SUCCESS, W.value(item, W.T["RESULT_MESSAGE"])
-    return W.child(item, W.T["RESPONSE_PAYLOAD"])
-
-
-def failed(item):
-    assert W.value(item, W.T["RESULT_STATUS"]) == W.FAILED
-    return W.value(item, W.T["RESULT_REASON"])
+def named(obj):
+    """PyKMIP names every object it registers after its type ("Symmetric
+    Key"); Names are unique (KMIP 2.1 section 4.32): each gets its own."""
+    obj.names = ["%s %d" % (type(obj).__name__, next(_NAMES))]
+    return obj
 
 
 def links(server, uid):
@@ -89,10 +71,6 @@ def links(server, uid):
         out.setdefault(W.value(v, TAG["LINK_TYPE"]), []).append(
             W.value(v, TAG["LINKED_OBJECT_IDENTIFIER"]))
     return out
-
-
-def reason(exc):
-    return exc.value.reason
 
 
 # ------------------------------------------------------------ material
@@ -149,7 +127,7 @@ def registered_objects():
 def test_register_every_object_type_get_equal(server, version):
     sent = registered_objects()
     with client(server, version) as c:
-        uids = [c.register(o) for o in sent]
+        uids = [c.register(named(o)) for o in sent]
         assert len(set(uids)) == len(sent)
         for o, uid in zip(sent, uids):
             got = c.get(uid)
@@ -172,7 +150,7 @@ def test_register_every_object_type_get_equal(server, version):
 def test_register_fills_digest(server):
     value = os.urandom(32)
     with client(server, enums.KMIPVersion.KMIP_1_4) as c:
-        uid = c.register(objects.SymmetricKey(ALG.AES, 256, value))
+        uid = c.register(named(objects.SymmetricKey(ALG.AES, 256, value)))
         got = c.get_attributes(uid, ["Digest"])[1]
     assert len(got) == 1
     d = got[0].attribute_value
@@ -238,10 +216,10 @@ def get_format(server, uid, fmt):
 
 def test_get_converts_formats(server):
     with client(server, enums.KMIPVersion.KMIP_1_4) as c:
-        priv = c.register(objects.PrivateKey(
+        priv = c.register(named(objects.PrivateKey(
             ALG.RSA, 2048, der_private(RSA_KEY, serialization.PrivateFormat.TraditionalOpenSSL),
-            KFT.PKCS_1))
-        sym = c.register(objects.SymmetricKey(ALG.AES, 128, os.urandom(16)))
+            KFT.PKCS_1)))
+        sym = c.register(named(objects.SymmetricKey(ALG.AES, 128, os.urandom(16))))
     res = get_format(server, priv, KFT.PKCS_8)
     assert res.result_status.value == enums.ResultStatus.SUCCESS
     kb = res.secret.key_block
@@ -404,7 +382,8 @@ def test_get_wrapped_with_padding_and_secret_data(server, kek):
     from cryptography.hazmat.primitives.keywrap import aes_key_unwrap_with_padding
     kek_uid, kek_bytes = kek
     with client(server, enums.KMIPVersion.KMIP_1_4) as c:
-        sd = c.register(objects.SecretData(b"pass-phrase!", enums.SecretDataType.PASSWORD))
+        sd = c.register(named(objects.SecretData(b"pass-phrase!",
+                                                 enums.SecretDataType.PASSWORD)))
     wrapped = wrapped_value(get_wrapped(server, sd, kws(kek_uid, AES_KEY_WRAP_PADDING,
                                                         NO_ENCODING)), TAG["SECRET_DATA"])
     assert aes_key_unwrap_with_padding(kek_bytes, wrapped) == b"pass-phrase!"
@@ -415,10 +394,10 @@ def test_get_wrapped_with_padding_and_secret_data(server, kek):
 
 def test_get_wrapped_rsa_oaep(server):
     with client(server, enums.KMIPVersion.KMIP_1_4) as c:
-        pub = c.register(objects.PublicKey(
+        pub = c.register(named(objects.PublicKey(
             ALG.RSA, 2048, RSA_KEY.public_key().public_bytes(
                 serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
-            KFT.X_509, masks=[MASK.WRAP_KEY]))
+            KFT.X_509, masks=[MASK.WRAP_KEY])))
         c.activate(pub)
         data = c.create(ALG.AES, 256)
         plain = c.get(data).value
@@ -435,7 +414,7 @@ def test_get_wrapped_refusals(server, kek):
         no_wrap = c.create(ALG.AES, 256, cryptographic_usage_mask=[MASK.ENCRYPT])
         c.activate(no_wrap)
         pre_active = c.create(ALG.AES, 256, cryptographic_usage_mask=[MASK.WRAP_KEY])
-        sd = c.register(objects.SecretData(b"x" * 16, enums.SecretDataType.SEED))
+        sd = c.register(named(objects.SecretData(b"x" * 16, enums.SecretDataType.SEED)))
     # 1.4 section 11.12
     assert failed(get_wrapped(server, data, kws("no-such-key"))) == R.ITEM_NOT_FOUND.value
     assert failed(get_wrapped(server, data, kws(no_wrap))) == R.PERMISSION_DENIED.value
@@ -459,7 +438,8 @@ def test_register_wrapped_key(server, kek):
     }
     blob = os.urandom(40)
     with client(server, enums.KMIPVersion.KMIP_1_4) as c:
-        uid = c.register(objects.SymmetricKey(ALG.AES, 320, blob, key_wrapping_data=wrapping))
+        uid = c.register(named(objects.SymmetricKey(ALG.AES, 320, blob,
+                                                    key_wrapping_data=wrapping)))
         got = c.get(uid)
     assert got.value == blob
     assert got.key_wrapping_data["wrapping_method"] == enums.WrappingMethod.ENCRYPT

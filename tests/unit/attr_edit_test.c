@@ -14,9 +14,8 @@ static uint32_t modify1(struct fx *f, const char *uid, const char *name, int ind
                         uint8_t type, int64_t iv, const char *sv)
 {
     req r;
-    req_begin(f, &r, 1);
-    item_begin(&r, KMIP_OPERATION_MODIFY_ATTRIBUTE, uid);
-    attr1(&r, name, index);
+    req_one(&r, f->major, f->minor, KMIP_OPERATION_MODIFY_ATTRIBUTE, uid);
+    attr1_at(&r, name, index);
     if (type == TTLV_TEXT_STRING)
         ttlv_w_cstr(&r.w, KMIP_TAG_ATTRIBUTE_VALUE, sv);
     else if (type == TTLV_DATE_TIME)
@@ -41,9 +40,8 @@ static uint32_t add1(struct fx *f, const char *uid, const char *name, uint8_t ty
                      const char *sv)
 {
     req r;
-    req_begin(f, &r, 1);
-    item_begin(&r, KMIP_OPERATION_ADD_ATTRIBUTE, uid);
-    attr1(&r, name, -1);
+    req_one(&r, f->major, f->minor, KMIP_OPERATION_ADD_ATTRIBUTE, uid);
+    attr1(&r, name);
     if (type == TTLV_TEXT_STRING)
         ttlv_w_cstr(&r.w, KMIP_TAG_ATTRIBUTE_VALUE, sv);
     else if (type == TTLV_DATE_TIME)
@@ -63,8 +61,7 @@ static uint32_t add1(struct fx *f, const char *uid, const char *name, uint8_t ty
 static uint32_t delete1(struct fx *f, const char *uid, const char *name, int index)
 {
     req r;
-    req_begin(f, &r, 1);
-    item_begin(&r, KMIP_OPERATION_DELETE_ATTRIBUTE, uid);
+    req_one(&r, f->major, f->minor, KMIP_OPERATION_DELETE_ATTRIBUTE, uid);
     ttlv_w_cstr(&r.w, KMIP_TAG_ATTRIBUTE_NAME, name);
     if (index >= 0)
         ttlv_w_int(&r.w, KMIP_TAG_ATTRIBUTE_INDEX, index);
@@ -101,7 +98,7 @@ static void test_modify_1x(void **state)
     /* A present single-instance attribute: response echoes it, index 0. */
     assert_int_equal(add1(f, uid, "Contact Information", TTLV_TEXT_STRING, 0, "a@x"), OK);
     assert_int_equal(modify1(f, uid, "Contact Information", -1, TTLV_TEXT_STRING, 0, "b@x"), OK);
-    p = payload_of(f, 0);
+    p = payload_of(nth_item(f, 0));
     assert_int_equal(ttlv_get_text(p, KMIP_TAG_UNIQUE_IDENTIFIER, &s, &l), CF_OK);
     assert_int_equal(ttlv_get_struct(p, KMIP_TAG_ATTRIBUTE, &a), CF_OK);
     assert_int_equal(ttlv_get_int(a, KMIP_TAG_ATTRIBUTE_INDEX, &idx), CF_OK);
@@ -209,7 +206,7 @@ static void test_delete_1x(void **state)
     assert_int_equal(count_attr(f, uid, "x-tag"), 2);
     /* Index 1: response carries the deleted attribute with its index. */
     assert_int_equal(delete1(f, uid, "x-tag", 1), OK);
-    assert_int_equal(ttlv_get_struct(payload_of(f, 0), KMIP_TAG_ATTRIBUTE, &a), CF_OK);
+    assert_int_equal(ttlv_get_struct(payload_of(nth_item(f, 0)), KMIP_TAG_ATTRIBUTE, &a), CF_OK);
     assert_int_equal(ttlv_get_int(a, KMIP_TAG_ATTRIBUTE_INDEX, &idx), CF_OK);
     assert_int_equal(idx, 1);
     assert_int_equal(count_attr(f, uid, "x-tag"), 1);
@@ -248,8 +245,7 @@ static void name2(req *r, uint32_t tag, const char *v)
 static uint32_t modify2_name(struct fx *f, const char *uid, const char *cur, const char *nv)
 {
     req r;
-    req_begin(f, &r, 1);
-    item_begin(&r, KMIP_OPERATION_MODIFY_ATTRIBUTE, uid);
+    req_one(&r, f->major, f->minor, KMIP_OPERATION_MODIFY_ATTRIBUTE, uid);
     if (cur)
         name2(&r, KMIP_TAG_CURRENT_ATTRIBUTE, cur);
     name2(&r, KMIP_TAG_NEW_ATTRIBUTE, nv);
@@ -263,8 +259,7 @@ static uint32_t edit2(struct fx *f, uint32_t op, const char *uid, uint32_t tag, 
                       int64_t iv, const char *sv)
 {
     req r;
-    req_begin(f, &r, 1);
-    item_begin(&r, op, uid);
+    req_one(&r, f->major, f->minor, op, uid);
     ttlv_w_begin(&r.w, op == KMIP_OPERATION_DELETE_ATTRIBUTE ? KMIP_TAG_CURRENT_ATTRIBUTE
                                                              : KMIP_TAG_NEW_ATTRIBUTE);
     if (type == TTLV_TEXT_STRING)
@@ -284,8 +279,7 @@ static uint32_t edit2(struct fx *f, uint32_t op, const char *uid, uint32_t tag, 
 static uint32_t delete2_ref(struct fx *f, const char *uid, uint32_t tag)
 {
     req r;
-    req_begin(f, &r, 1);
-    item_begin(&r, KMIP_OPERATION_DELETE_ATTRIBUTE, uid);
+    req_one(&r, f->major, f->minor, KMIP_OPERATION_DELETE_ATTRIBUTE, uid);
     ttlv_w_enum(&r.w, KMIP_TAG_ATTRIBUTE_REFERENCE, tag);
     item_end(&r);
     send_req(f, &r);
@@ -334,8 +328,7 @@ static void test_modify_2x(void **state)
     /* Current and New must name the same attribute. */
     {
         req r;
-        req_begin(f, &r, 1);
-        item_begin(&r, KMIP_OPERATION_MODIFY_ATTRIBUTE, uid);
+        req_one(&r, f->major, f->minor, KMIP_OPERATION_MODIFY_ATTRIBUTE, uid);
         name2(&r, KMIP_TAG_CURRENT_ATTRIBUTE, "alpha");
         ttlv_w_begin(&r.w, KMIP_TAG_NEW_ATTRIBUTE);
         ttlv_w_cstr(&r.w, KMIP_TAG_DESCRIPTION, "x");
@@ -360,13 +353,12 @@ static void test_delete_2x(void **state)
     /* Delete by Current Attribute: that instance only. */
     {
         req r;
-        req_begin(f, &r, 1);
-        item_begin(&r, KMIP_OPERATION_DELETE_ATTRIBUTE, uid);
+        req_one(&r, f->major, f->minor, KMIP_OPERATION_DELETE_ATTRIBUTE, uid);
         name2(&r, KMIP_TAG_CURRENT_ATTRIBUTE, "alpha");
         item_end(&r);
         send_req(f, &r);
         assert_int_equal(result_of(f, 0), OK);
-        assert_null(ttlv_child(payload_of(f, 0), KMIP_TAG_ATTRIBUTE)); /* 2.x: uid only */
+        assert_null(ttlv_child(payload_of(nth_item(f, 0)), KMIP_TAG_ATTRIBUTE)); /* 2.x: uid only */
     }
     assert_name(f, uid, 0, NULL);
     assert_name(f, uid, 1, "gamma");
@@ -403,8 +395,7 @@ static void test_vendor_attribute_2x(void **state)
 
     f->major = 2, f->minor = 0;
     for (int i = 0; i < 2; i++) { /* Set adds, then replaces */
-        req_begin(f, &r, 1);
-        item_begin(&r, KMIP_OPERATION_SET_ATTRIBUTE, uid);
+        req_one(&r, f->major, f->minor, KMIP_OPERATION_SET_ATTRIBUTE, uid);
         ttlv_w_begin(&r.w, KMIP_TAG_NEW_ATTRIBUTE);
         ttlv_w_begin(&r.w, KMIP_TAG_ATTRIBUTE);
         ttlv_w_cstr(&r.w, KMIP_TAG_VENDOR_IDENTIFICATION, "x");
@@ -421,8 +412,7 @@ static void test_vendor_attribute_2x(void **state)
     assert_int_equal(v->type, TTLV_INTEGER);
     assert_int_equal(v->v.i32, 11);
     /* y- is the server's (1.4 3.39). */
-    req_begin(f, &r, 1);
-    item_begin(&r, KMIP_OPERATION_SET_ATTRIBUTE, uid);
+    req_one(&r, f->major, f->minor, KMIP_OPERATION_SET_ATTRIBUTE, uid);
     ttlv_w_begin(&r.w, KMIP_TAG_NEW_ATTRIBUTE);
     ttlv_w_begin(&r.w, KMIP_TAG_ATTRIBUTE);
     ttlv_w_cstr(&r.w, KMIP_TAG_VENDOR_IDENTIFICATION, "y");
@@ -434,8 +424,7 @@ static void test_vendor_attribute_2x(void **state)
     send_req(f, &r);
     assert_int_equal(result_of(f, 0), KMIP_RESULT_REASON_ATTRIBUTE_READ_ONLY);
     /* Delete by vendor reference. */
-    req_begin(f, &r, 1);
-    item_begin(&r, KMIP_OPERATION_DELETE_ATTRIBUTE, uid);
+    req_one(&r, f->major, f->minor, KMIP_OPERATION_DELETE_ATTRIBUTE, uid);
     ttlv_w_begin(&r.w, KMIP_TAG_ATTRIBUTE_REFERENCE);
     ttlv_w_cstr(&r.w, KMIP_TAG_VENDOR_IDENTIFICATION, "x");
     ttlv_w_cstr(&r.w, KMIP_TAG_ATTRIBUTE_NAME, "Owner");
@@ -476,8 +465,7 @@ static void test_set_attribute_2x(void **state)
     f->major = 2, f->minor = 1;
     {
         req r;
-        req_begin(f, &r, 1);
-        item_begin(&r, KMIP_OPERATION_SET_ATTRIBUTE, uid);
+        req_one(&r, f->major, f->minor, KMIP_OPERATION_SET_ATTRIBUTE, uid);
         name2(&r, KMIP_TAG_NEW_ATTRIBUTE, "three");
         item_end(&r);
         send_req(f, &r);
@@ -486,8 +474,7 @@ static void test_set_attribute_2x(void **state)
     /* Two attributes in one New Attribute. */
     {
         req r;
-        req_begin(f, &r, 1);
-        item_begin(&r, KMIP_OPERATION_SET_ATTRIBUTE, uid);
+        req_one(&r, f->major, f->minor, KMIP_OPERATION_SET_ATTRIBUTE, uid);
         ttlv_w_begin(&r.w, KMIP_TAG_NEW_ATTRIBUTE);
         ttlv_w_cstr(&r.w, KMIP_TAG_DESCRIPTION, "a");
         ttlv_w_cstr(&r.w, KMIP_TAG_COMMENT, "b");
@@ -531,14 +518,14 @@ static void test_last_change_date_and_revision(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_modify_1x, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_modify_dates_1x, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete_1x, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_modify_2x, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete_2x, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_vendor_attribute_2x, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_set_attribute_2x, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_last_change_date_and_revision, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_modify_1x, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_modify_dates_1x, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_delete_1x, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_modify_2x, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_delete_2x, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_vendor_attribute_2x, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_set_attribute_2x, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_last_change_date_and_revision, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,7 @@
 #include "kmip/kmip.h"
 #include "store/store.h"
 #include "ttlv/ttlv.h"
+#include "support/kmip_fixture.h"
 #include "util/log.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -604,74 +605,6 @@ static void test_rsa_encrypt(void **state)
 
 /* ============================================== KMIP operations, end to end */
 
-struct fx {
-    char dir[64];
-    cf_mk_provider *mk;
-    cf_keyring *kr;
-    store *st;
-    core core;
-    core_identity who;
-    cf_arena *arena;
-    cf_buf out;
-    ttlv_item *resp;
-};
-
-static int kmip_setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    char path[128];
-    cf_buf wrapped;
-    if (f == NULL)
-        return -1;
-    strcpy(f->dir, "/tmp/coffre-cryptoops-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        return -1;
-    snprintf(path, sizeof path, "%s/log", f->dir);
-    cf_log_open(path);
-    snprintf(path, sizeof path, "%s/master.key", f->dir);
-    if (crypto_mk_file_open(path, true, &f->mk) != CF_OK)
-        return -1;
-    cf_buf_init(&wrapped, 0);
-    if (crypto_keyring_create(f->mk, 1, &wrapped, &f->kr) != CF_OK)
-        return -1;
-    cf_buf_free(&wrapped);
-    snprintf(path, sizeof path, "sqlite:%s/db", f->dir);
-    if (store_open(path, &f->st) != CF_OK)
-        return -1;
-    f->core.keyring = f->kr;
-    f->core.vendor = "Coffre";
-    f->who.tenant = "default";
-    f->who.id = "cert:CN=test";
-    f->who.role = CORE_ROLE_MANAGER;
-    f->arena = cf_arena_new(4096, 0);
-    cf_buf_init(&f->out, 0);
-    *state = f;
-    return 0;
-}
-
-static int kmip_teardown(void **state)
-{
-    struct fx *f = *state;
-    char cmd[128];
-    store_close(f->st);
-    crypto_keyring_free(f->kr);
-    crypto_mk_free(f->mk);
-    cf_arena_free(f->arena);
-    cf_buf_free(&f->out);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        return -1;
-    free(f);
-    return 0;
-}
-
-static core_req mkreq(struct fx *f)
-{
-    core_req r = {.core = &f->core, .st = f->st, .arena = f->arena, .who = &f->who,
-                  .now = core_now()};
-    return r;
-}
-
 /* ------------------------------------------- objects, made through core */
 
 static void attr_put(struct fx *f, ttlv_item *list, const char *name, ttlv_item *value)
@@ -703,7 +636,7 @@ static char *reg_object(struct fx *f, uint32_t type, uint32_t alg, const char *h
     ttlv_item *o = ttlv_new_struct(a, key ? KMIP_TAG_SYMMETRIC_KEY : KMIP_TAG_SECRET_DATA);
     ttlv_item *kb = ttlv_new_struct(a, KMIP_TAG_KEY_BLOCK);
     ttlv_item *kv = ttlv_new_struct(a, KMIP_TAG_KEY_VALUE);
-    core_req req = mkreq(f);
+    core_req cr = fx_core_req(f, core_now());
     core_object *obj = NULL;
 
     if (!key)
@@ -717,7 +650,7 @@ static char *reg_object(struct fx *f, uint32_t type, uint32_t alg, const char *h
         ttlv_append(kb, ttlv_new_int(a, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, (int32_t)k.n * 8));
     }
     ttlv_append(o, kb);
-    assert_int_equal(core_register(&req, type, o, attrs, &obj), CF_OK);
+    assert_int_equal(core_register(&cr, type, o, attrs, &obj), CF_OK);
     return strdup(obj->uid);
 }
 
@@ -768,87 +701,18 @@ typedef struct field {
     const char *hex;
 } field;
 
-typedef struct req {
-    cf_buf buf;
-    ttlv_writer w;
-} kreq;
-
-static void req_begin(kreq *r, int major, int minor, uint32_t op)
-{
-    cf_buf_init(&r->buf, 0);
-    ttlv_w_init(&r->w, &r->buf);
-    ttlv_w_begin(&r->w, KMIP_TAG_REQUEST_MESSAGE);
-    ttlv_w_begin(&r->w, KMIP_TAG_REQUEST_HEADER);
-    ttlv_w_begin(&r->w, KMIP_TAG_PROTOCOL_VERSION);
-    ttlv_w_int(&r->w, KMIP_TAG_PROTOCOL_VERSION_MAJOR, major);
-    ttlv_w_int(&r->w, KMIP_TAG_PROTOCOL_VERSION_MINOR, minor);
-    ttlv_w_end(&r->w);
-    ttlv_w_int(&r->w, KMIP_TAG_BATCH_COUNT, 1);
-    ttlv_w_end(&r->w);
-    ttlv_w_begin(&r->w, KMIP_TAG_BATCH_ITEM);
-    ttlv_w_enum(&r->w, KMIP_TAG_OPERATION, op);
-    ttlv_w_begin(&r->w, KMIP_TAG_REQUEST_PAYLOAD);
-}
-
-/* Close, run through kmip_handle, return the one batch item. */
-static const ttlv_item *req_send(struct fx *f, kreq *r)
-{
-    kmip_env env = {.core = &f->core, .st = f->st, .arena = f->arena, .who = &f->who};
-    const ttlv_item *item;
-    ttlv_error err;
-    ttlv_w_end(&r->w);
-    ttlv_w_end(&r->w);
-    ttlv_w_end(&r->w);
-    assert_int_equal(ttlv_w_finish(&r->w), CF_OK);
-    cf_buf_reset(&f->out);
-    kmip_handle(&env, r->buf.p, r->buf.len, &f->out);
-    cf_buf_free(&r->buf);
-    assert_int_equal(ttlv_decode(f->out.p, f->out.len, &ttlv_default_limits, f->arena, &f->resp,
-                                 &err),
-                     CF_OK);
-    item = ttlv_child(f->resp, KMIP_TAG_BATCH_ITEM);
-    assert_non_null(item);
-    return item;
-}
-
 static const ttlv_item *call(struct fx *f, int major, int minor, uint32_t op, const char *uid,
                              const ttlv_item *params, const field *fields)
 {
-    kreq r;
-    req_begin(&r, major, minor, op);
-    if (uid)
-        ttlv_w_cstr(&r.w, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
+    req r;
+    req_one(&r, major, minor, op, uid);
     if (params)
         ttlv_w_item(&r.w, params);
     for (; fields && fields->tag; fields++) {
         hexbuf b = H(fields->hex);
         ttlv_w_bytes(&r.w, fields->tag, b.p, b.n);
     }
-    return req_send(f, &r);
-}
-
-static const ttlv_item *ok(const ttlv_item *item)
-{
-    const ttlv_item *p = NULL;
-    uint32_t s = 99;
-    const char *msg = "";
-    size_t ml = 0;
-    assert_int_equal(ttlv_get_enum(item, KMIP_TAG_RESULT_STATUS, &s), CF_OK);
-    if (s != KMIP_RESULT_STATUS_SUCCESS &&
-        ttlv_get_text(item, KMIP_TAG_RESULT_MESSAGE, &msg, &ml) == CF_OK)
-        fprintf(stderr, "unexpected failure: %.*s\n", (int)ml, msg);
-    assert_int_equal(s, KMIP_RESULT_STATUS_SUCCESS);
-    assert_int_equal(ttlv_get_struct(item, KMIP_TAG_RESPONSE_PAYLOAD, &p), CF_OK);
-    return p;
-}
-
-static uint32_t reason(const ttlv_item *item)
-{
-    uint32_t s = 0, r = 0;
-    assert_int_equal(ttlv_get_enum(item, KMIP_TAG_RESULT_STATUS, &s), CF_OK);
-    assert_int_equal(s, KMIP_RESULT_STATUS_OPERATION_FAILED);
-    assert_int_equal(ttlv_get_enum(item, KMIP_TAG_RESULT_REASON, &r), CF_OK);
-    return r;
+    return send_one(f, &r);
 }
 
 static hexbuf bytes_of(const ttlv_item *p, uint32_t tag)
@@ -900,24 +764,24 @@ static void test_kmip_oasis_ecb_cbc(void **state)
     char iv[1100];
     hexbuf b;
 
-    p = ok(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, uid,
+    p = payload_of(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, uid,
                 cp(f, (cpspec){.mode = KMIP_BLOCK_CIPHER_MODE_ECB}),
                 (field[]){{KMIP_TAG_DATA, "01020304050607080910111213141516"}, {0, 0}}));
     ASSERT_FIELD(p, KMIP_TAG_DATA, "d9bcce11b0b437b90239552df3a360c9");
     assert_null(ttlv_child(p, KMIP_TAG_IV_COUNTER_NONCE));
-    p = ok(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, uid, cbc,
+    p = payload_of(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, uid, cbc,
                 (field[]){{KMIP_TAG_DATA, OASIS_DATA33},
                           {KMIP_TAG_IV_COUNTER_NONCE, "ff020304050607080910111213141516"},
                           {0, 0}}));
     ASSERT_FIELD(p, KMIP_TAG_DATA, OASIS_CT48);
     assert_null(ttlv_child(p, KMIP_TAG_IV_COUNTER_NONCE)); /* the client's IV is not echoed */
-    p = ok(call(f, 1, 4, KMIP_OPERATION_DECRYPT, uid, cbc,
+    p = payload_of(call(f, 1, 4, KMIP_OPERATION_DECRYPT, uid, cbc,
                 (field[]){{KMIP_TAG_DATA, OASIS_CT48},
                           {KMIP_TAG_IV_COUNTER_NONCE, "ff020304050607080910111213141516"},
                           {0, 0}}));
     ASSERT_FIELD(p, KMIP_TAG_DATA, OASIS_DATA33);
     /* A wrong IV garbles the first block only (CS-BC-M-11). */
-    p = ok(call(f, 1, 4, KMIP_OPERATION_DECRYPT, uid, cbc,
+    p = payload_of(call(f, 1, 4, KMIP_OPERATION_DECRYPT, uid, cbc,
                 (field[]){{KMIP_TAG_DATA, OASIS_CT48},
                           {KMIP_TAG_IV_COUNTER_NONCE, "00000000000000000000000000000000"},
                           {0, 0}}));
@@ -925,21 +789,21 @@ static void test_kmip_oasis_ecb_cbc(void **state)
                  "fe0000000000000000000000000000000102030405060708091011121314151601");
     /* No IV: Invalid Message in 1.x (CS-BC-M-11 "missing-iv"), Missing
      * Initialization Vector in 2.x. */
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_DECRYPT, uid, cbc,
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_DECRYPT, uid, cbc,
                                  (field[]){{KMIP_TAG_DATA, OASIS_CT48}, {0, 0}})),
                      KMIP_RESULT_REASON_INVALID_MESSAGE);
-    assert_int_equal(reason(call(f, 2, 0, KMIP_OPERATION_DECRYPT, uid, cbc,
+    assert_int_equal(reason_of(call(f, 2, 0, KMIP_OPERATION_DECRYPT, uid, cbc,
                                  (field[]){{KMIP_TAG_DATA, OASIS_CT48}, {0, 0}})),
                      KMIP_RESULT_REASON_MISSING_INITIALIZATION_VECTOR);
     /* CS-BC-M-13: the key's own parameters ask for a Random IV. */
-    p = ok(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, uid2, NULL,
+    p = payload_of(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, uid2, NULL,
                 (field[]){{KMIP_TAG_DATA, OASIS_DATA33}, {0, 0}}));
     b = bytes_of(p, KMIP_TAG_IV_COUNTER_NONCE);
     assert_int_equal(b.n, 16);
     snprintf(iv, sizeof iv, "%s", hex_of(&b));
     b = bytes_of(p, KMIP_TAG_DATA);
     assert_int_equal(b.n, 48);
-    p = ok(call(f, 2, 1, KMIP_OPERATION_DECRYPT, uid2, NULL,
+    p = payload_of(call(f, 2, 1, KMIP_OPERATION_DECRYPT, uid2, NULL,
                 (field[]){{KMIP_TAG_DATA, hex_of(&b)}, {KMIP_TAG_IV_COUNTER_NONCE, iv}, {0, 0}}));
     ASSERT_FIELD(p, KMIP_TAG_DATA, OASIS_DATA33);
     free(uid);
@@ -960,24 +824,24 @@ static void test_kmip_gcm(void **state)
     char ct[1100], tag[1100];
     hexbuf b;
 
-    p = ok(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, uid, g16, zero));
+    p = payload_of(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, uid, g16, zero));
     ASSERT_FIELD(p, KMIP_TAG_DATA, "0388dace60b6a392f328c2b971b2fe78");
     ASSERT_FIELD(p, KMIP_TAG_AUTHENTICATED_ENCRYPTION_TAG, "ab6e47d42cec13bdf53a67b21257bddf");
-    p = ok(call(f, 1, 4, KMIP_OPERATION_DECRYPT, uid, g16,
+    p = payload_of(call(f, 1, 4, KMIP_OPERATION_DECRYPT, uid, g16,
                 (field[]){{KMIP_TAG_DATA, "0388dace60b6a392f328c2b971b2fe78"},
                           {KMIP_TAG_IV_COUNTER_NONCE, "000000000000000000000000"},
                           {KMIP_TAG_AUTHENTICATED_ENCRYPTION_TAG, "ab6e47d42cec13bdf53a67b21257bddf"},
                           {0, 0}}));
     ASSERT_FIELD(p, KMIP_TAG_DATA, "00000000000000000000000000000000");
     /* A bad tag, IV or ciphertext: Cryptographic Failure. */
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_DECRYPT, uid, g16,
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_DECRYPT, uid, g16,
                                  (field[]){{KMIP_TAG_DATA, "0388dace60b6a392f328c2b971b2fe78"},
                                            {KMIP_TAG_IV_COUNTER_NONCE, "000000000000000000000000"},
                                            {KMIP_TAG_AUTHENTICATED_ENCRYPTION_TAG,
                                             "006e47d42cec13bdf53a67b21257bddf"},
                                            {0, 0}})),
                      KMIP_RESULT_REASON_CRYPTOGRAPHIC_FAILURE);
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_DECRYPT, uid, g16,
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_DECRYPT, uid, g16,
                                  (field[]){{KMIP_TAG_DATA, "ff88dace60b6a392f328c2b971b2fe78"},
                                            {KMIP_TAG_IV_COUNTER_NONCE, "000000000000000000000000"},
                                            {KMIP_TAG_AUTHENTICATED_ENCRYPTION_TAG,
@@ -985,31 +849,31 @@ static void test_kmip_gcm(void **state)
                                            {0, 0}})),
                      KMIP_RESULT_REASON_CRYPTOGRAPHIC_FAILURE);
     /* No tag at all: Missing Data. */
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_DECRYPT, uid, g16,
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_DECRYPT, uid, g16,
                                  (field[]){{KMIP_TAG_DATA, "0388dace60b6a392f328c2b971b2fe78"},
                                            {KMIP_TAG_IV_COUNTER_NONCE, "000000000000000000000000"},
                                            {0, 0}})),
                      KMIP_RESULT_REASON_MISSING_DATA);
     /* A 12-byte tag with Tag Length 12 verifies. */
-    ok(call(f, 1, 4, KMIP_OPERATION_DECRYPT, uid, g12,
+    payload_of(call(f, 1, 4, KMIP_OPERATION_DECRYPT, uid, g12,
             (field[]){{KMIP_TAG_DATA, "0388dace60b6a392f328c2b971b2fe78"},
                       {KMIP_TAG_IV_COUNTER_NONCE, "000000000000000000000000"},
                       {KMIP_TAG_AUTHENTICATED_ENCRYPTION_TAG, "ab6e47d42cec13bdf53a67b2"},
                       {0, 0}}));
     /* Tag Length 1 or 32: Invalid Field (1.x), Bad Cryptographic Parameters (2.x). */
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, uid,
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, uid,
                                  cp(f, (cpspec){.mode = KMIP_BLOCK_CIPHER_MODE_GCM, .tag_len = 1}),
                                  zero)),
                      KMIP_RESULT_REASON_INVALID_FIELD);
-    assert_int_equal(reason(call(f, 2, 0, KMIP_OPERATION_ENCRYPT, uid,
+    assert_int_equal(reason_of(call(f, 2, 0, KMIP_OPERATION_ENCRYPT, uid,
                                  cp(f, (cpspec){.mode = KMIP_BLOCK_CIPHER_MODE_GCM, .tag_len = 32}),
                                  zero)),
                      KMIP_RESULT_REASON_BAD_CRYPTOGRAPHIC_PARAMETERS);
     /* KMIP 1.2 cannot carry the tag: refused rather than undecryptable. */
-    assert_int_equal(reason(call(f, 1, 2, KMIP_OPERATION_ENCRYPT, uid, g16, zero)),
+    assert_int_equal(reason_of(call(f, 1, 2, KMIP_OPERATION_ENCRYPT, uid, g16, zero)),
                      KMIP_RESULT_REASON_INVALID_FIELD);
     /* 2.1, Random IV, AAD, 12-byte tag, round trip. */
-    p = ok(call(f, 2, 1, KMIP_OPERATION_ENCRYPT, uid,
+    p = payload_of(call(f, 2, 1, KMIP_OPERATION_ENCRYPT, uid,
                 cp(f, (cpspec){.mode = KMIP_BLOCK_CIPHER_MODE_GCM, .tag_len = 12,
                                .random_iv = true}),
                 (field[]){{KMIP_TAG_DATA, "53b4f37fcb17ecbf88f47f5aa53bfe96"},
@@ -1024,7 +888,7 @@ static void test_kmip_gcm(void **state)
     b = bytes_of(p, KMIP_TAG_DATA);
     snprintf(ct, sizeof ct, "%s", hex_of(&b));
     b = bytes_of(p, KMIP_TAG_IV_COUNTER_NONCE);
-    p = ok(call(f, 2, 1, KMIP_OPERATION_DECRYPT, uid, g12,
+    p = payload_of(call(f, 2, 1, KMIP_OPERATION_DECRYPT, uid, g12,
                 (field[]){{KMIP_TAG_DATA, ct},
                           {KMIP_TAG_IV_COUNTER_NONCE, hex_of(&b)},
                           {KMIP_TAG_AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA,
@@ -1046,14 +910,14 @@ static void test_kmip_ctr(void **state)
     const ttlv_item *p;
     hexbuf b;
 
-    p = ok(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, uid, ctr,
+    p = payload_of(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, uid, ctr,
                 (field[]){{KMIP_TAG_DATA, pt},
                           {KMIP_TAG_IV_COUNTER_NONCE, "006cb6dbc0543b59da48d90b"},
                           {0, 0}}));
     ASSERT_FIELD(p, KMIP_TAG_DATA,
                  "5104a106168a72d9790d41ee8edad388eb2e1efc46da57c8fce630df9141be28");
     /* Without an IV: a random nonce then the counter's initial value. */
-    p = ok(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, uid, ctr, (field[]){{KMIP_TAG_DATA, pt}, {0, 0}}));
+    p = payload_of(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, uid, ctr, (field[]){{KMIP_TAG_DATA, pt}, {0, 0}}));
     b = bytes_of(p, KMIP_TAG_IV_COUNTER_NONCE);
     assert_int_equal(b.n, 16);
     assert_memory_equal(b.p + 12, "\0\0\0\1", 4);
@@ -1070,53 +934,51 @@ static void test_kmip_refusals(void **state)
     ttlv_item *ecb = cp(f, (cpspec){.mode = KMIP_BLOCK_CIPHER_MODE_ECB});
     ttlv_item *xts = cp(f, (cpspec){.mode = KMIP_BLOCK_CIPHER_MODE_XTS});
     const field d16[] = {{KMIP_TAG_DATA, "01020304050607080910111213141516"}, {0, 0}};
-    kreq r;
+    req r;
 
     /* The usage mask (CS-BC-M-7/14: Permission Denied; 2.x its own reason). */
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, dec_only, ecb, d16)),
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, dec_only, ecb, d16)),
                      KMIP_RESULT_REASON_PERMISSION_DENIED);
-    assert_int_equal(reason(call(f, 2, 0, KMIP_OPERATION_ENCRYPT, dec_only, ecb, d16)),
+    assert_int_equal(reason_of(call(f, 2, 0, KMIP_OPERATION_ENCRYPT, dec_only, ecb, d16)),
                      KMIP_RESULT_REASON_INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK);
-    ok(call(f, 1, 4, KMIP_OPERATION_DECRYPT, dec_only, ecb, d16));
+    payload_of(call(f, 1, 4, KMIP_OPERATION_DECRYPT, dec_only, ecb, d16));
     /* A Pre-Active key. */
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, pre, ecb, d16)),
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, pre, ecb, d16)),
                      KMIP_RESULT_REASON_PERMISSION_DENIED);
-    assert_int_equal(reason(call(f, 2, 1, KMIP_OPERATION_ENCRYPT, pre, ecb, d16)),
+    assert_int_equal(reason_of(call(f, 2, 1, KMIP_OPERATION_ENCRYPT, pre, ecb, d16)),
                      KMIP_RESULT_REASON_WRONG_KEY_LIFECYCLE_STATE);
     /* Parameters Coffre does not offer, none at all, an unknown key. */
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, ok_key, xts, d16)),
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, ok_key, xts, d16)),
                      KMIP_RESULT_REASON_INVALID_FIELD);
-    assert_int_equal(reason(call(f, 2, 0, KMIP_OPERATION_ENCRYPT, ok_key, xts, d16)),
+    assert_int_equal(reason_of(call(f, 2, 0, KMIP_OPERATION_ENCRYPT, ok_key, xts, d16)),
                      KMIP_RESULT_REASON_BAD_CRYPTOGRAPHIC_PARAMETERS);
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, ok_key, NULL, d16)),
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, ok_key, NULL, d16)),
                      KMIP_RESULT_REASON_INVALID_FIELD);
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, "no-such-key", ecb, d16)),
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, "no-such-key", ecb, d16)),
                      KMIP_RESULT_REASON_ITEM_NOT_FOUND);
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, ok_key, ecb, NULL)),
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, ok_key, ecb, NULL)),
                      KMIP_RESULT_REASON_MISSING_DATA);
     /* A MAC with an encryption-only key. */
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_MAC, ok_key,
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_MAC, ok_key,
                                  cp(f, (cpspec){.alg = KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA256}),
                                  d16)),
                      KMIP_RESULT_REASON_PERMISSION_DENIED);
     /* Multi-part: Feature Not Supported. */
-    req_begin(&r, 1, 4, KMIP_OPERATION_ENCRYPT);
-    ttlv_w_cstr(&r.w, KMIP_TAG_UNIQUE_IDENTIFIER, ok_key);
+    req_one(&r, 1, 4, KMIP_OPERATION_ENCRYPT, ok_key);
     ttlv_w_item(&r.w, ecb);
     ttlv_w_bytes(&r.w, KMIP_TAG_DATA, (const uint8_t *)"0123456789abcdef", 16);
     ttlv_w_bool(&r.w, KMIP_TAG_INIT_INDICATOR, true);
     ttlv_w_bool(&r.w, KMIP_TAG_FINAL_INDICATOR, false);
-    assert_int_equal(reason(req_send(f, &r)), KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED);
+    assert_int_equal(reason_of(send_one(f, &r)), KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED);
     /* Single part spelled with both indicators true is fine. */
-    req_begin(&r, 1, 4, KMIP_OPERATION_ENCRYPT);
-    ttlv_w_cstr(&r.w, KMIP_TAG_UNIQUE_IDENTIFIER, ok_key);
+    req_one(&r, 1, 4, KMIP_OPERATION_ENCRYPT, ok_key);
     ttlv_w_item(&r.w, ecb);
     ttlv_w_bytes(&r.w, KMIP_TAG_DATA, (const uint8_t *)"0123456789abcdef", 16);
     ttlv_w_bool(&r.w, KMIP_TAG_INIT_INDICATOR, true);
     ttlv_w_bool(&r.w, KMIP_TAG_FINAL_INDICATOR, true);
-    ok(req_send(f, &r));
+    payload_of(send_one(f, &r));
     /* Encrypt does not exist in KMIP 1.1. */
-    assert_int_equal(reason(call(f, 1, 1, KMIP_OPERATION_ENCRYPT, ok_key, ecb, d16)),
+    assert_int_equal(reason_of(call(f, 1, 1, KMIP_OPERATION_ENCRYPT, ok_key, ecb, d16)),
                      KMIP_RESULT_REASON_OPERATION_NOT_SUPPORTED);
     free(dec_only);
     free(pre);
@@ -1138,28 +1000,28 @@ static void test_kmip_mac(void **state)
     const ttlv_item *p;
     uint32_t v = 0;
 
-    p = ok(call(f, 1, 4, KMIP_OPERATION_MAC, uid, NULL,
+    p = payload_of(call(f, 1, 4, KMIP_OPERATION_MAC, uid, NULL,
                 (field[]){{KMIP_TAG_DATA, "01020304050607080910111213141516"}, {0, 0}}));
     ASSERT_FIELD(p, KMIP_TAG_MAC_DATA, want);
     /* An HMAC key needs no parameters: its algorithm says it all. */
-    p = ok(call(f, 1, 4, KMIP_OPERATION_MAC, gen_only, NULL,
+    p = payload_of(call(f, 1, 4, KMIP_OPERATION_MAC, gen_only, NULL,
                 (field[]){{KMIP_TAG_DATA, "01020304050607080910111213141516"}, {0, 0}}));
     ASSERT_FIELD(p, KMIP_TAG_MAC_DATA, want);
-    p = ok(call(f, 1, 4, KMIP_OPERATION_MAC_VERIFY, uid, NULL,
+    p = payload_of(call(f, 1, 4, KMIP_OPERATION_MAC_VERIFY, uid, NULL,
                 (field[]){{KMIP_TAG_DATA, "01020304050607080910111213141516"},
                           {KMIP_TAG_MAC_DATA, want}, {0, 0}}));
     assert_int_equal(ttlv_get_enum(p, KMIP_TAG_VALIDITY_INDICATOR, &v), CF_OK);
     assert_int_equal(v, KMIP_VALIDITY_INDICATOR_VALID);
-    p = ok(call(f, 1, 4, KMIP_OPERATION_MAC_VERIFY, uid, NULL,
+    p = payload_of(call(f, 1, 4, KMIP_OPERATION_MAC_VERIFY, uid, NULL,
                 (field[]){{KMIP_TAG_DATA, "01020304050607080910111213141517"},
                           {KMIP_TAG_MAC_DATA, want}, {0, 0}}));
     assert_int_equal(ttlv_get_enum(p, KMIP_TAG_VALIDITY_INDICATOR, &v), CF_OK);
     assert_int_equal(v, KMIP_VALIDITY_INDICATOR_INVALID);
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_MAC_VERIFY, gen_only, NULL,
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_MAC_VERIFY, gen_only, NULL,
                                  (field[]){{KMIP_TAG_DATA, "01"}, {KMIP_TAG_MAC_DATA, want},
                                            {0, 0}})),
                      KMIP_RESULT_REASON_PERMISSION_DENIED);
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_MAC_VERIFY, uid, NULL,
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_MAC_VERIFY, uid, NULL,
                                  (field[]){{KMIP_TAG_DATA, "01"}, {0, 0}})),
                      KMIP_RESULT_REASON_MISSING_DATA);
     free(uid);
@@ -1170,12 +1032,12 @@ static void key_pair(struct fx *f, uint32_t alg, int32_t bits, char **priv, char
 {
     ttlv_item *common = ttlv_new_struct(f->arena, KMIP_TAG_ATTRIBUTES);
     core_object *a = NULL, *b = NULL;
-    core_req req = mkreq(f);
+    core_req cr = fx_core_req(f, core_now());
     attr_put(f, common, "Cryptographic Algorithm", ttlv_new_enum(f->arena, KMIP_TAG_ATTRIBUTE_VALUE, alg));
     attr_put(f, common, "Cryptographic Length", ttlv_new_int(f->arena, KMIP_TAG_ATTRIBUTE_VALUE, bits));
     attr_put(f, common, "Activation Date",
              ttlv_new_datetime(f->arena, KMIP_TAG_ATTRIBUTE_VALUE, core_now() - 3600));
-    assert_int_equal(core_create_key_pair(&req, common,
+    assert_int_equal(core_create_key_pair(&cr, common,
                                           key_attrs(f, KMIP_CRYPTOGRAPHIC_USAGE_MASK_SIGN, false, NULL),
                                           key_attrs(f, KMIP_CRYPTOGRAPHIC_USAGE_MASK_VERIFY, false, NULL),
                                           &a, &b),
@@ -1188,7 +1050,7 @@ static uint32_t verify_call(struct fx *f, const char *uid, const ttlv_item *para
                             const char *sig)
 {
     uint32_t v = 0;
-    const ttlv_item *p = ok(call(f, 1, 4, KMIP_OPERATION_SIGNATURE_VERIFY, uid, params,
+    const ttlv_item *p = payload_of(call(f, 1, 4, KMIP_OPERATION_SIGNATURE_VERIFY, uid, params,
                                  (field[]){{KMIP_TAG_DATA, data}, {KMIP_TAG_SIGNATURE_DATA, sig},
                                            {0, 0}}));
     assert_int_equal(ttlv_get_enum(p, KMIP_TAG_VALIDITY_INDICATOR, &v), CF_OK);
@@ -1210,39 +1072,39 @@ static void test_kmip_sign_verify(void **state)
 
     key_pair(f, KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA, 2048, &priv, &pub);
     key_pair(f, KMIP_CRYPTOGRAPHIC_ALGORITHM_EC, 256, &epriv, &epub);
-    p = ok(call(f, 1, 4, KMIP_OPERATION_SIGN, priv, pss, (field[]){{KMIP_TAG_DATA, "616263"}, {0, 0}}));
+    p = payload_of(call(f, 1, 4, KMIP_OPERATION_SIGN, priv, pss, (field[]){{KMIP_TAG_DATA, "616263"}, {0, 0}}));
     b = bytes_of(p, KMIP_TAG_SIGNATURE_DATA);
     assert_int_equal(b.n, 256);
     snprintf(sig, sizeof sig, "%s", hex_of(&b));
     assert_int_equal(verify_call(f, pub, pss, "616263", sig), KMIP_VALIDITY_INDICATOR_VALID);
     assert_int_equal(verify_call(f, pub, pss, "616264", sig), KMIP_VALIDITY_INDICATOR_INVALID);
     /* PKCS#1 v1.5 by Digital Signature Algorithm; ECDSA. */
-    p = ok(call(f, 2, 0, KMIP_OPERATION_SIGN, priv, dsa, (field[]){{KMIP_TAG_DATA, "616263"}, {0, 0}}));
+    p = payload_of(call(f, 2, 0, KMIP_OPERATION_SIGN, priv, dsa, (field[]){{KMIP_TAG_DATA, "616263"}, {0, 0}}));
     b = bytes_of(p, KMIP_TAG_SIGNATURE_DATA);
     snprintf(sig, sizeof sig, "%s", hex_of(&b));
     assert_int_equal(verify_call(f, pub, dsa, "616263", sig), KMIP_VALIDITY_INDICATOR_VALID);
     assert_int_equal(verify_call(f, pub, pss, "616263", sig), KMIP_VALIDITY_INDICATOR_INVALID);
-    p = ok(call(f, 1, 4, KMIP_OPERATION_SIGN, epriv, ecdsa, (field[]){{KMIP_TAG_DATA, "616263"}, {0, 0}}));
+    p = payload_of(call(f, 1, 4, KMIP_OPERATION_SIGN, epriv, ecdsa, (field[]){{KMIP_TAG_DATA, "616263"}, {0, 0}}));
     b = bytes_of(p, KMIP_TAG_SIGNATURE_DATA);
     snprintf(sig, sizeof sig, "%s", hex_of(&b));
     assert_int_equal(verify_call(f, epub, ecdsa, "616263", sig), KMIP_VALIDITY_INDICATOR_VALID);
     /* Refusals: a public key cannot sign (wrong type), RSA algorithms on an
      * EC key, a key without the Sign bit (the public key's mask is Verify). */
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_SIGN, pub, pss,
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_SIGN, pub, pss,
                                  (field[]){{KMIP_TAG_DATA, "616263"}, {0, 0}})),
                      KMIP_RESULT_REASON_ILLEGAL_OPERATION);
-    assert_int_equal(reason(call(f, 2, 0, KMIP_OPERATION_SIGN, pub, pss,
+    assert_int_equal(reason_of(call(f, 2, 0, KMIP_OPERATION_SIGN, pub, pss,
                                  (field[]){{KMIP_TAG_DATA, "616263"}, {0, 0}})),
                      KMIP_RESULT_REASON_INVALID_OBJECT_TYPE);
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_SIGN, epriv, dsa,
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_SIGN, epriv, dsa,
                                  (field[]){{KMIP_TAG_DATA, "616263"}, {0, 0}})),
                      KMIP_RESULT_REASON_INVALID_FIELD);
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_SIGNATURE_VERIFY, priv, pss,
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_SIGNATURE_VERIFY, priv, pss,
                                  (field[]){{KMIP_TAG_DATA, "616263"},
                                            {KMIP_TAG_SIGNATURE_DATA, "00"}, {0, 0}})),
                      KMIP_RESULT_REASON_PERMISSION_DENIED);
     /* RSA-OAEP needs Encrypt/Decrypt bits: this pair has none. */
-    assert_int_equal(reason(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, pub,
+    assert_int_equal(reason_of(call(f, 1, 4, KMIP_OPERATION_ENCRYPT, pub,
                                  cp(f, (cpspec){.pad = KMIP_PADDING_METHOD_OAEP}),
                                  (field[]){{KMIP_TAG_DATA, "616263"}, {0, 0}})),
                      KMIP_RESULT_REASON_PERMISSION_DENIED);
@@ -1258,12 +1120,12 @@ static void test_kmip_rng(void **state)
     const ttlv_item *p;
     hexbuf a, b;
     int32_t n = 0;
-    kreq r;
+    req r;
 
     for (int i = 0; i < 2; i++) {
-        req_begin(&r, 1, 4, KMIP_OPERATION_RNG_RETRIEVE);
+        req_one(&r, 1, 4, KMIP_OPERATION_RNG_RETRIEVE, NULL);
         ttlv_w_int(&r.w, KMIP_TAG_DATA_LENGTH, 32);
-        p = ok(req_send(f, &r));
+        p = payload_of(send_one(f, &r));
         if (i == 0)
             a = bytes_of(p, KMIP_TAG_DATA);
         else
@@ -1272,15 +1134,15 @@ static void test_kmip_rng(void **state)
     assert_int_equal(a.n, 32); /* CS-RNG-M-1-14 */
     assert_int_equal(b.n, 32);
     assert_memory_not_equal(a.p, b.p, 32);
-    req_begin(&r, 1, 4, KMIP_OPERATION_RNG_RETRIEVE);
+    req_one(&r, 1, 4, KMIP_OPERATION_RNG_RETRIEVE, NULL);
     ttlv_w_int(&r.w, KMIP_TAG_DATA_LENGTH, 0);
-    assert_int_equal(reason(req_send(f, &r)), KMIP_RESULT_REASON_INVALID_FIELD);
-    req_begin(&r, 1, 4, KMIP_OPERATION_RNG_RETRIEVE);
+    assert_int_equal(reason_of(send_one(f, &r)), KMIP_RESULT_REASON_INVALID_FIELD);
+    req_one(&r, 1, 4, KMIP_OPERATION_RNG_RETRIEVE, NULL);
     ttlv_w_int(&r.w, KMIP_TAG_DATA_LENGTH, CORE_RNG_MAX + 1);
-    assert_int_equal(reason(req_send(f, &r)), KMIP_RESULT_REASON_INVALID_FIELD);
-    req_begin(&r, 1, 4, KMIP_OPERATION_RNG_RETRIEVE);
-    assert_int_equal(reason(req_send(f, &r)), KMIP_RESULT_REASON_MISSING_DATA);
-    p = ok(call(f, 1, 4, KMIP_OPERATION_RNG_SEED, NULL, NULL,
+    assert_int_equal(reason_of(send_one(f, &r)), KMIP_RESULT_REASON_INVALID_FIELD);
+    req_one(&r, 1, 4, KMIP_OPERATION_RNG_RETRIEVE, NULL);
+    assert_int_equal(reason_of(send_one(f, &r)), KMIP_RESULT_REASON_MISSING_DATA);
+    p = payload_of(call(f, 1, 4, KMIP_OPERATION_RNG_SEED, NULL, NULL,
                 (field[]){{KMIP_TAG_DATA, "000102030405060708090a0b0c0d0e0f"}, {0, 0}}));
     assert_int_equal(ttlv_get_int(p, KMIP_TAG_DATA_LENGTH, &n), CF_OK);
     assert_int_equal(n, 16);
@@ -1298,8 +1160,8 @@ typedef struct dspec {
 
 static const ttlv_item *derive(struct fx *f, const char *uid, const dspec *d)
 {
-    kreq r;
-    req_begin(&r, 1, 4, KMIP_OPERATION_DERIVE_KEY);
+    req r;
+    req_one(&r, 1, 4, KMIP_OPERATION_DERIVE_KEY, NULL);
     ttlv_w_enum(&r.w, KMIP_TAG_OBJECT_TYPE, d->type);
     ttlv_w_cstr(&r.w, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
     if (d->uid2)
@@ -1320,30 +1182,22 @@ static const ttlv_item *derive(struct fx *f, const char *uid, const dspec *d)
         ttlv_w_int(&r.w, KMIP_TAG_ITERATION_COUNT, d->iterations);
     ttlv_w_end(&r.w);
     ttlv_w_begin(&r.w, KMIP_TAG_TEMPLATE_ATTRIBUTE);
-    if (d->alg) {
-        ttlv_w_begin(&r.w, KMIP_TAG_ATTRIBUTE);
-        ttlv_w_cstr(&r.w, KMIP_TAG_ATTRIBUTE_NAME, "Cryptographic Algorithm");
-        ttlv_w_enum(&r.w, KMIP_TAG_ATTRIBUTE_VALUE, d->alg);
-        ttlv_w_end(&r.w);
-    }
-    if (d->bits) {
-        ttlv_w_begin(&r.w, KMIP_TAG_ATTRIBUTE);
-        ttlv_w_cstr(&r.w, KMIP_TAG_ATTRIBUTE_NAME, "Cryptographic Length");
-        ttlv_w_int(&r.w, KMIP_TAG_ATTRIBUTE_VALUE, d->bits);
-        ttlv_w_end(&r.w);
-    }
+    if (d->alg)
+        attr1_enum(&r, "Cryptographic Algorithm", d->alg);
+    if (d->bits)
+        attr1_int(&r, "Cryptographic Length", d->bits);
     ttlv_w_end(&r.w);
-    return req_send(f, &r);
+    return send_one(f, &r);
 }
 
 /* The derived object's material (through core: Get is another module's)
  * and the Links on both sides. */
 static void check_derived(struct fx *f, const ttlv_item *item, const char *base, const char *want)
 {
-    const ttlv_item *p = ok(item);
+    const ttlv_item *p = payload_of(item);
     const char *uid;
     size_t ul;
-    core_req req = mkreq(f);
+    core_req cr = fx_core_req(f, core_now());
     core_object *obj, *src;
     cf_secret m = {0};
     uint32_t fmt;
@@ -1351,8 +1205,8 @@ static void check_derived(struct fx *f, const ttlv_item *item, const char *base,
     hexbuf w = H(want);
 
     assert_int_equal(ttlv_get_text(p, KMIP_TAG_UNIQUE_IDENTIFIER, &uid, &ul), CF_OK);
-    assert_int_equal(core_object_load(&req, uid, &obj), CF_OK);
-    assert_int_equal(core_key_material(&req, obj, &m, &fmt), CF_OK);
+    assert_int_equal(core_object_load(&cr, uid, &obj), CF_OK);
+    assert_int_equal(core_key_material(&cr, obj, &m, &fmt), CF_OK);
     assert_int_equal(m.len, w.n);
     assert_memory_equal(m.p, w.p, w.n);
     cf_secret_free(&m);
@@ -1362,7 +1216,7 @@ static void check_derived(struct fx *f, const ttlv_item *item, const char *base,
     assert_int_equal(lt->v.u32, KMIP_LINK_TYPE_DERIVATION_BASE_OBJECT_LINK);
     assert_non_null(lid = ttlv_child(link, KMIP_TAG_LINKED_OBJECT_IDENTIFIER));
     assert_string_equal((const char *)lid->v.s.p, base);
-    assert_int_equal(core_object_load(&req, base, &src), CF_OK);
+    assert_int_equal(core_object_load(&cr, base, &src), CF_OK);
     for (int32_t i = 0; (link = core_attr_find(src, "Link", i)) != NULL; i++)
         if (strcmp((const char *)ttlv_child(link, KMIP_TAG_LINKED_OBJECT_IDENTIFIER)->v.s.p, uid) == 0)
             break;
@@ -1409,7 +1263,7 @@ static void test_kmip_derive(void **state)
                   "34007208d5b887185865");
     /* Both: ambiguous (1.4 section 11.7: Invalid Message). */
     d.data = "f0";
-    assert_int_equal(reason(derive(f, ikm, &d)), KMIP_RESULT_REASON_INVALID_MESSAGE);
+    assert_int_equal(reason_of(derive(f, ikm, &d)), KMIP_RESULT_REASON_INVALID_MESSAGE);
     /* NIST SP 800-108 counter mode (CAVP vector). */
     d = (dspec){.type = KMIP_OBJECT_TYPE_SYMMETRIC_KEY,
                 .method = KMIP_DERIVATION_METHOD_NIST800_108_C,
@@ -1425,19 +1279,19 @@ static void test_kmip_derive(void **state)
     check_derived(f, derive(f, aes, &d), aes, "3ad77bb40d7a3660a89ecaf32466ef97");
     /* Longer than the derivation gives: Cryptographic Failure. */
     d.bits = 256;
-    assert_int_equal(reason(derive(f, aes, &d)), KMIP_RESULT_REASON_CRYPTOGRAPHIC_FAILURE);
+    assert_int_equal(reason_of(derive(f, aes, &d)), KMIP_RESULT_REASON_CRYPTOGRAPHIC_FAILURE);
     /* No Derive Key bit: Permission Denied; no length: Missing Data; a
      * method not offered: Invalid Field. */
     d.bits = 128;
-    assert_int_equal(reason(derive(f, enc, &d)), KMIP_RESULT_REASON_PERMISSION_DENIED);
+    assert_int_equal(reason_of(derive(f, enc, &d)), KMIP_RESULT_REASON_PERMISSION_DENIED);
     d.bits = 0;
-    assert_int_equal(reason(derive(f, aes, &d)), KMIP_RESULT_REASON_MISSING_DATA);
+    assert_int_equal(reason_of(derive(f, aes, &d)), KMIP_RESULT_REASON_MISSING_DATA);
     d.bits = 128;
     d.method = KMIP_DERIVATION_METHOD_NIST800_108_F;
-    assert_int_equal(reason(derive(f, aes, &d)), KMIP_RESULT_REASON_INVALID_FIELD);
+    assert_int_equal(reason_of(derive(f, aes, &d)), KMIP_RESULT_REASON_INVALID_FIELD);
     d.method = KMIP_DERIVATION_METHOD_PBKDF2;
     d.type = KMIP_OBJECT_TYPE_PUBLIC_KEY;
-    assert_int_equal(reason(derive(f, aes, &d)), KMIP_RESULT_REASON_INVALID_FIELD);
+    assert_int_equal(reason_of(derive(f, aes, &d)), KMIP_RESULT_REASON_INVALID_FIELD);
     free(pw);
     free(ikm);
     free(ki);
@@ -1459,14 +1313,14 @@ int main(void)
         cmocka_unit_test(test_rsa_encrypt),
     };
     const struct CMUnitTest kmip[] = {
-        cmocka_unit_test_setup_teardown(test_kmip_oasis_ecb_cbc, kmip_setup, kmip_teardown),
-        cmocka_unit_test_setup_teardown(test_kmip_gcm, kmip_setup, kmip_teardown),
-        cmocka_unit_test_setup_teardown(test_kmip_ctr, kmip_setup, kmip_teardown),
-        cmocka_unit_test_setup_teardown(test_kmip_refusals, kmip_setup, kmip_teardown),
-        cmocka_unit_test_setup_teardown(test_kmip_mac, kmip_setup, kmip_teardown),
-        cmocka_unit_test_setup_teardown(test_kmip_sign_verify, kmip_setup, kmip_teardown),
-        cmocka_unit_test_setup_teardown(test_kmip_rng, kmip_setup, kmip_teardown),
-        cmocka_unit_test_setup_teardown(test_kmip_derive, kmip_setup, kmip_teardown),
+        cmocka_unit_test_setup_teardown(test_kmip_oasis_ecb_cbc, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_kmip_gcm, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_kmip_ctr, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_kmip_refusals, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_kmip_mac, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_kmip_sign_verify, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_kmip_rng, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_kmip_derive, fx_setup, fx_teardown),
     };
     int failed;
     cf_secret_heap_init(1 << 20);

@@ -245,8 +245,7 @@ static void test_destroy_erases_material_keeps_metadata(void **state)
     /* Attribute edits on a destroyed object are refused. */
     {
         req r;
-        req_begin(f, &r, 1);
-        item_begin(&r, KMIP_OPERATION_SET_ATTRIBUTE, uid);
+        req_one(&r, f->major, f->minor, KMIP_OPERATION_SET_ATTRIBUTE, uid);
         ttlv_w_begin(&r.w, KMIP_TAG_NEW_ATTRIBUTE);
         ttlv_w_cstr(&r.w, KMIP_TAG_DESCRIPTION, "too late");
         ttlv_w_end(&r.w);
@@ -265,24 +264,21 @@ static void test_id_placeholder_create_activate(void **state)
     char *u;
     req r;
 
-    req_begin(f, &r, 2);
-    item_begin(&r, KMIP_OPERATION_CREATE, NULL);
+    req_begin(&r, f->major, f->minor, 2);
+    item_begin(&r, KMIP_OPERATION_CREATE);
     ttlv_w_enum(&r.w, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
     ttlv_w_begin(&r.w, KMIP_TAG_TEMPLATE_ATTRIBUTE);
-    attr1(&r, "Cryptographic Algorithm", -1);
-    ttlv_w_enum(&r.w, KMIP_TAG_ATTRIBUTE_VALUE, KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
-    ttlv_w_end(&r.w);
-    attr1(&r, "Cryptographic Length", -1);
-    ttlv_w_int(&r.w, KMIP_TAG_ATTRIBUTE_VALUE, 128);
-    ttlv_w_end(&r.w);
+    attr1_enum(&r, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
+    attr1_int(&r, "Cryptographic Length", 128);
     ttlv_w_end(&r.w);
     item_end(&r);
-    item_begin(&r, KMIP_OPERATION_ACTIVATE, NULL); /* uses the ID Placeholder */
+    item_begin(&r, KMIP_OPERATION_ACTIVATE); /* uses the ID Placeholder */
     item_end(&r);
     send_req(f, &r);
     assert_int_equal(result_of(f, 0), OK);
     assert_int_equal(result_of(f, 1), OK);
-    assert_int_equal(ttlv_get_text(payload_of(f, 1), KMIP_TAG_UNIQUE_IDENTIFIER, &uid, &ul),
+    assert_int_equal(ttlv_get_text(payload_of(nth_item(f, 1)), KMIP_TAG_UNIQUE_IDENTIFIER, &uid,
+                                   &ul),
                      CF_OK);
     u = strndup(uid, ul);
     assert_int_equal(state_of(f, u), KMIP_STATE_ACTIVE);
@@ -316,7 +312,7 @@ static void test_dates_drive_state(void **state)
     assert_int_equal(op_uid(f, KMIP_OPERATION_DESTROY, retired), OK);
 
     /* As time passes: loading two hours later gives the later states. */
-    rq = core_request(f, now + 7200);
+    rq = fx_core_req(f, now + 7200);
     assert_int_equal(core_object_load(&rq, future, &obj), CF_OK);
     assert_int_equal(obj->state, KMIP_STATE_ACTIVE);
     assert_int_equal(core_object_load(&rq, later, &obj), CF_OK);
@@ -355,7 +351,7 @@ static void test_usage_check(void **state)
         {KMIP_STATE_DESTROYED_COMPROMISED, CF_ERR_STATE, CF_ERR_STATE},
     };
     int64_t now = 1700000000;
-    core_req rq = core_request(f, now);
+    core_req rq = fx_core_req(f, now);
     core_object obj = {.uid = "u", .attrs = ttlv_new_struct(f->arena, KMIP_TAG_ATTRIBUTES)};
     ttlv_item *d;
 
@@ -430,15 +426,15 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_state_machine_table),
-        cmocka_unit_test_setup_teardown(test_every_state_and_operation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_activate_sets_activation_date, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_revoke_dates_and_reason, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_destroy_erases_material_keeps_metadata, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_id_placeholder_create_activate, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dates_drive_state, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_usage_check, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_state_and_operation, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_activate_sets_activation_date, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_revoke_dates_and_reason, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_erases_material_keeps_metadata, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_id_placeholder_create_activate, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dates_drive_state, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_usage_check, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_roles, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,149 +21,9 @@
 #include "kmip/kmip.h"
 #include "store/store.h"
 #include "ttlv/ttlv.h"
-#include "util/log.h"
-
-struct fx {
-    char dir[64];
-    cf_mk_provider *mk;
-    cf_keyring *kr;
-    store *st;
-    core core;
-    core_identity who;
-    cf_arena *arena;
-    cf_buf out;
-    ttlv_item *resp;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    char path[128];
-    cf_buf wrapped;
-    if (f == NULL)
-        return -1;
-    strcpy(f->dir, "/tmp/coffre-locate-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        return -1;
-    snprintf(path, sizeof path, "%s/log", f->dir);
-    cf_log_open(path);
-    snprintf(path, sizeof path, "%s/master.key", f->dir);
-    if (crypto_mk_file_open(path, true, &f->mk) != CF_OK)
-        return -1;
-    cf_buf_init(&wrapped, 0);
-    if (crypto_keyring_create(f->mk, 1, &wrapped, &f->kr) != CF_OK)
-        return -1;
-    cf_buf_free(&wrapped);
-    snprintf(path, sizeof path, "sqlite:%s/db", f->dir);
-    if (store_open(path, &f->st) != CF_OK)
-        return -1;
-    f->core.keyring = f->kr;
-    f->core.vendor = "Coffre";
-    f->who.tenant = "default";
-    f->who.id = "cert:CN=test";
-    f->who.role = CORE_ROLE_MANAGER;
-    f->arena = cf_arena_new(4096, 0);
-    cf_buf_init(&f->out, 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    char cmd[128];
-    store_close(f->st);
-    crypto_keyring_free(f->kr);
-    crypto_mk_free(f->mk);
-    cf_arena_free(f->arena);
-    cf_buf_free(&f->out);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        return -1;
-    free(f);
-    return 0;
-}
+#include "support/kmip_fixture.h"
 
 /* ---------------------------------------------------------- builders */
-
-typedef struct req {
-    cf_buf buf;
-    ttlv_writer w;
-    int major;
-} req;
-
-static void req_begin(req *r, int major, int minor, int count)
-{
-    cf_buf_init(&r->buf, 0);
-    ttlv_w_init(&r->w, &r->buf);
-    r->major = major;
-    ttlv_w_begin(&r->w, KMIP_TAG_REQUEST_MESSAGE);
-    ttlv_w_begin(&r->w, KMIP_TAG_REQUEST_HEADER);
-    ttlv_w_begin(&r->w, KMIP_TAG_PROTOCOL_VERSION);
-    ttlv_w_int(&r->w, KMIP_TAG_PROTOCOL_VERSION_MAJOR, major);
-    ttlv_w_int(&r->w, KMIP_TAG_PROTOCOL_VERSION_MINOR, minor);
-    ttlv_w_end(&r->w);
-    ttlv_w_int(&r->w, KMIP_TAG_BATCH_COUNT, count);
-    ttlv_w_end(&r->w);
-}
-
-static void item_begin(req *r, uint32_t op)
-{
-    ttlv_w_begin(&r->w, KMIP_TAG_BATCH_ITEM);
-    ttlv_w_enum(&r->w, KMIP_TAG_OPERATION, op);
-    ttlv_w_begin(&r->w, KMIP_TAG_REQUEST_PAYLOAD);
-}
-
-static void item_end(req *r)
-{
-    ttlv_w_end(&r->w);
-    ttlv_w_end(&r->w);
-}
-
-/* 1.x Attribute header; the caller writes the value and ttlv_w_end. */
-static void attr1(req *r, const char *name)
-{
-    ttlv_w_begin(&r->w, KMIP_TAG_ATTRIBUTE);
-    ttlv_w_cstr(&r->w, KMIP_TAG_ATTRIBUTE_NAME, name);
-}
-
-static void attr1_text(req *r, const char *name, const char *v)
-{
-    attr1(r, name);
-    ttlv_w_cstr(&r->w, KMIP_TAG_ATTRIBUTE_VALUE, v);
-    ttlv_w_end(&r->w);
-}
-
-static void attr1_int(req *r, const char *name, int32_t v)
-{
-    attr1(r, name);
-    ttlv_w_int(&r->w, KMIP_TAG_ATTRIBUTE_VALUE, v);
-    ttlv_w_end(&r->w);
-}
-
-static void attr1_enum(req *r, const char *name, uint32_t v)
-{
-    attr1(r, name);
-    ttlv_w_enum(&r->w, KMIP_TAG_ATTRIBUTE_VALUE, v);
-    ttlv_w_end(&r->w);
-}
-
-static void attr1_date(req *r, const char *name, int64_t v)
-{
-    attr1(r, name);
-    ttlv_w_datetime(&r->w, KMIP_TAG_ATTRIBUTE_VALUE, v);
-    ttlv_w_end(&r->w);
-}
-
-static void attr1_name(req *r, const char *v)
-{
-    attr1(r, "Name");
-    ttlv_w_begin(&r->w, KMIP_TAG_ATTRIBUTE_VALUE);
-    ttlv_w_cstr(&r->w, KMIP_TAG_NAME_VALUE, v);
-    ttlv_w_enum(&r->w, KMIP_TAG_NAME_TYPE, KMIP_NAME_TYPE_UNINTERPRETED_TEXT_STRING);
-    ttlv_w_end(&r->w);
-    ttlv_w_end(&r->w);
-}
 
 static void attr1_asi(req *r, const char *ns, const char *data)
 {
@@ -200,53 +60,6 @@ static void create_item(req *r, int bits, const char *name, const char *group, i
     item_end(r);
 }
 
-static void send_req(struct fx *f, req *r)
-{
-    kmip_env env = {.core = &f->core, .st = f->st, .arena = f->arena, .who = &f->who};
-    ttlv_error err;
-    ttlv_w_end(&r->w);
-    assert_int_equal(ttlv_w_finish(&r->w), CF_OK);
-    cf_buf_reset(&f->out);
-    kmip_handle(&env, r->buf.p, r->buf.len, &f->out);
-    assert_true(f->out.len > 0);
-    assert_int_equal(ttlv_decode(f->out.p, f->out.len, &ttlv_default_limits, f->arena, &f->resp,
-                                 &err),
-                     CF_OK);
-    cf_buf_free(&r->buf);
-}
-
-static const ttlv_item *nth_item(struct fx *f, unsigned n)
-{
-    const ttlv_item *it = ttlv_child(f->resp, KMIP_TAG_BATCH_ITEM);
-    while (it && n--)
-        it = ttlv_next_same(it);
-    assert_non_null(it);
-    return it;
-}
-
-static uint32_t status_of(const ttlv_item *item)
-{
-    uint32_t s = 99;
-    assert_int_equal(ttlv_get_enum(item, KMIP_TAG_RESULT_STATUS, &s), CF_OK);
-    return s;
-}
-
-static uint32_t reason_of(const ttlv_item *item)
-{
-    uint32_t r = 0;
-    assert_int_equal(status_of(item), KMIP_RESULT_STATUS_OPERATION_FAILED);
-    assert_int_equal(ttlv_get_enum(item, KMIP_TAG_RESULT_REASON, &r), CF_OK);
-    return r;
-}
-
-static const ttlv_item *payload_of(const ttlv_item *item)
-{
-    const ttlv_item *p = NULL;
-    assert_int_equal(status_of(item), KMIP_RESULT_STATUS_SUCCESS);
-    assert_int_equal(ttlv_get_struct(item, KMIP_TAG_RESPONSE_PAYLOAD, &p), CF_OK);
-    return p;
-}
-
 static char *create_key(struct fx *f, const char *name, const char *group, int32_t mask)
 {
     req r;
@@ -266,12 +79,8 @@ static uint32_t uid_op(struct fx *f, uint32_t op, const char *uid, uint32_t *rea
 {
     req r;
     const ttlv_item *it;
-    req_begin(&r, 1, 4, 1);
-    item_begin(&r, op);
-    ttlv_w_cstr(&r.w, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
-    item_end(&r);
-    send_req(f, &r);
-    it = nth_item(f, 0);
+    req_one(&r, 1, 4, op, uid);
+    it = send_one(f, &r);
     if (reason)
         *reason = status_of(it) == KMIP_RESULT_STATUS_SUCCESS ? 0 : reason_of(it);
     return status_of(it);
@@ -280,13 +89,9 @@ static uint32_t uid_op(struct fx *f, uint32_t op, const char *uid, uint32_t *rea
 static void add_text_attr(struct fx *f, const char *uid, const char *name, const char *v)
 {
     req r;
-    req_begin(&r, 1, 4, 1);
-    item_begin(&r, KMIP_OPERATION_ADD_ATTRIBUTE);
-    ttlv_w_cstr(&r.w, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
+    req_one(&r, 1, 4, KMIP_OPERATION_ADD_ATTRIBUTE, uid);
     attr1_text(&r, name, v);
-    item_end(&r);
-    send_req(f, &r);
-    payload_of(nth_item(f, 0));
+    payload_of(send_one(f, &r));
 }
 
 /* Located Items (-1 when absent) and the uids of a Locate response item,
@@ -333,6 +138,7 @@ static const char *found(struct fx *f)
 }
 
 static void fill_name(req *r, const void *ctx) { attr1_name(r, ctx); }
+static void fill_group(req *r, const void *ctx) { attr1_text(r, "Object Group", ctx); }
 
 /* -------------------------------------------------------------- tests */
 
@@ -340,7 +146,8 @@ static void test_name_and_id_placeholder_1_4(void **state)
 {
     struct fx *f = *state;
     char *alpha = create_key(f, "alpha", NULL, 12);
-    char *b1 = create_key(f, "beta", NULL, 12), *b2 = create_key(f, "beta", NULL, 12);
+    /* Names are unique (2.1 section 4.32): several matches come from a group. */
+    char *b1 = create_key(f, "beta", "beta", 12), *b2 = create_key(f, "beta2", "beta", 12);
     char got[512];
     const char *uid;
     size_t ul;
@@ -351,8 +158,10 @@ static void test_name_and_id_placeholder_1_4(void **state)
     assert_string_equal(got, alpha);
 
     /* Newest first. */
-    locate_attrs(f, fill_name, "beta");
+    locate_attrs(f, fill_group, "beta");
     assert_string_equal(found(f), join(b2, b1, NULL));
+    locate_attrs(f, fill_name, "beta");
+    assert_string_equal(found(f), b1);
 
     /* One match: the placeholder carries it to the next item. */
     req_begin(&r, 1, 4, 2);
@@ -371,7 +180,7 @@ static void test_name_and_id_placeholder_1_4(void **state)
     req_begin(&r, 1, 4, 3);
     create_item(&r, 128, "other", NULL, 4);
     item_begin(&r, KMIP_OPERATION_LOCATE);
-    attr1_name(&r, "beta");
+    attr1_text(&r, "Object Group", "beta");
     item_end(&r);
     item_begin(&r, KMIP_OPERATION_GET_ATTRIBUTES);
     item_end(&r);
@@ -590,16 +399,16 @@ static void test_refusals(void **state)
     }
 }
 
-static void fill_name_state(req *r, const void *ctx)
+static void fill_group_state(req *r, const void *ctx)
 {
     const uint32_t *s = ctx;
-    attr1_name(r, "s");
+    attr1_text(r, "Object Group", "s");
     attr1_enum(r, "State", *s);
 }
 
-static void fill_name_mask(req *r, const void *ctx)
+static void fill_group_mask(req *r, const void *ctx)
 {
-    attr1_name(r, "s");
+    attr1_text(r, "Object Group", "s");
     if (*(const int32_t *)ctx >= 0)
         ttlv_w_int(&r->w, KMIP_TAG_STORAGE_STATUS_MASK, *(const int32_t *)ctx);
 }
@@ -607,8 +416,8 @@ static void fill_name_mask(req *r, const void *ctx)
 static void test_state_and_destroyed(void **state)
 {
     struct fx *f = *state;
-    char *a = create_key(f, "s", NULL, 12), *p = create_key(f, "s", NULL, 12);
-    char *d = create_key(f, "s", NULL, 12);
+    char *a = create_key(f, NULL, "s", 12), *p = create_key(f, NULL, "s", 12);
+    char *d = create_key(f, NULL, "s", 12);
     uint32_t st, reason;
     int32_t mask;
 
@@ -617,26 +426,26 @@ static void test_state_and_destroyed(void **state)
         skip();
     assert_int_equal(uid_op(f, KMIP_OPERATION_DESTROY, d, NULL), KMIP_RESULT_STATUS_SUCCESS);
     st = KMIP_STATE_ACTIVE;
-    locate_attrs(f, fill_name_state, &st);
+    locate_attrs(f, fill_group_state, &st);
     assert_string_equal(found(f), a);
     st = KMIP_STATE_PRE_ACTIVE;
-    locate_attrs(f, fill_name_state, &st);
+    locate_attrs(f, fill_group_state, &st);
     assert_string_equal(found(f), p);
     /* Destroyed objects: only when asked for. */
     mask = -1;
-    locate_attrs(f, fill_name_mask, &mask);
+    locate_attrs(f, fill_group_mask, &mask);
     assert_string_equal(found(f), join(p, a, NULL));
     st = KMIP_STATE_DESTROYED;
-    locate_attrs(f, fill_name_state, &st);
+    locate_attrs(f, fill_group_state, &st);
     assert_string_equal(found(f), d);
     mask = KMIP_STORAGE_STATUS_MASK_DESTROYED_STORAGE;
-    locate_attrs(f, fill_name_mask, &mask);
+    locate_attrs(f, fill_group_mask, &mask);
     assert_string_equal(found(f), d);
     mask |= KMIP_STORAGE_STATUS_MASK_ON_LINE_STORAGE;
-    locate_attrs(f, fill_name_mask, &mask);
+    locate_attrs(f, fill_group_mask, &mask);
     assert_string_equal(found(f), join(d, p, a));
     mask = KMIP_STORAGE_STATUS_MASK_ARCHIVAL_STORAGE; /* nothing is archived */
-    locate_attrs(f, fill_name_mask, &mask);
+    locate_attrs(f, fill_group_mask, &mask);
     assert_string_equal(found(f), "");
     free(a);
     free(p);
@@ -668,7 +477,7 @@ static void test_state_reached_by_date_is_found(void **state)
     ttlv_w_begin(&r.w, KMIP_TAG_TEMPLATE_ATTRIBUTE);
     attr1_enum(&r, "Cryptographic Algorithm", KMIP_CRYPTOGRAPHIC_ALGORITHM_AES);
     attr1_int(&r, "Cryptographic Length", 128);
-    attr1_name(&r, "s");
+    attr1_text(&r, "Object Group", "s");
     attr1_date(&r, "Activation Date", core_now() + 1);
     ttlv_w_end(&r.w);
     item_end(&r);
@@ -683,11 +492,11 @@ static void test_state_reached_by_date_is_found(void **state)
      * the Activation Date made (1.4 3.22 item 4) before answering. */
     assert_int_equal(stored_with_state(f, KMIP_STATE_ACTIVE), 0);
     st = KMIP_STATE_ACTIVE;
-    locate_attrs(f, fill_name_state, &st);
+    locate_attrs(f, fill_group_state, &st);
     assert_string_equal(found(f), uid);
     assert_int_equal(stored_with_state(f, KMIP_STATE_ACTIVE), 1);
     st = KMIP_STATE_PRE_ACTIVE;
-    locate_attrs(f, fill_name_state, &st);
+    locate_attrs(f, fill_group_state, &st);
     assert_string_equal(found(f), "");
     free((char *)uid);
 }
@@ -781,15 +590,15 @@ static void test_tenant_isolation(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_name_and_id_placeholder_1_4, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_paging_and_located_items, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kmip_2_0_attributes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mask_subset_and_date_ranges, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_state_and_destroyed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_state_reached_by_date_is_found, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_group_member_custom_and_asi, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tenant_isolation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_and_id_placeholder_1_4, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_paging_and_located_items, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_kmip_2_0_attributes, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_mask_subset_and_date_ranges, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_refusals, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_state_and_destroyed, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_state_reached_by_date_is_found, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_group_member_custom_and_asi, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_tenant_isolation, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,11 +114,9 @@ static void test_register_certificate_and_digest(void **state)
     ttlv_append(o, ttlv_new_bytes(a, KMIP_TAG_CERTIFICATE_VALUE, der, (size_t)dl));
     uid = register_round_trip(KMIP_OBJECT_TYPE_CERTIFICATE, o);
     /* Digest = SHA-256 of the Certificate Value (1.4 3.17) */
-    req_begin(&r, 1, 4);
-    req_op(&r, KMIP_OPERATION_GET_ATTRIBUTES);
-    ttlv_w_cstr(&r.w, KMIP_TAG_UNIQUE_IDENTIFIER, uid);
+    req_one(&r, 1, 4, KMIP_OPERATION_GET_ATTRIBUTES, uid);
     ttlv_w_cstr(&r.w, KMIP_TAG_ATTRIBUTE_NAME, "Digest");
-    p = ok_payload(send_req(&r));
+    p = payload_of(send_one(F, &r));
     attr = ttlv_child(p, KMIP_TAG_ATTRIBUTE);
     assert_non_null(attr);
     v = ttlv_child(attr, KMIP_TAG_ATTRIBUTE_VALUE);
@@ -132,14 +130,14 @@ static void test_register_certificate_and_digest(void **state)
         assert_null(ttlv_child(v, KMIP_TAG_KEY_FORMAT_TYPE));
     }
     /* a certificate has no key format but X.509 */
-    assert_int_equal(reason(do_get(uid, KMIP_KEY_FORMAT_TYPE_PKCS_1, NULL)),
+    assert_int_equal(reason_of(do_get(uid, KMIP_KEY_FORMAT_TYPE_PKCS_1, NULL)),
                      KMIP_RESULT_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED);
     /* a broken certificate is refused */
     der[dl / 2] ^= 0xFF;
     o = ttlv_new_struct(a, KMIP_TAG_CERTIFICATE);
     ttlv_append(o, ttlv_new_enum(a, KMIP_TAG_CERTIFICATE_TYPE, KMIP_CERTIFICATE_TYPE_X_509));
     ttlv_append(o, ttlv_new_bytes(a, KMIP_TAG_CERTIFICATE_VALUE, der, (size_t)dl - 3));
-    assert_int_equal(reason(do_register(KMIP_OBJECT_TYPE_CERTIFICATE, o, 1, 4, NULL)),
+    assert_int_equal(reason_of(do_register(KMIP_OBJECT_TYPE_CERTIFICATE, o, 1, 4, NULL)),
                      KMIP_RESULT_REASON_INVALID_FIELD);
     OPENSSL_free(der);
 }
@@ -154,30 +152,30 @@ static void test_register_refusals(void **state)
     /* an AES key of 15 bytes */
     o = wrap_obj(KMIP_TAG_SYMMETRIC_KEY, key_block(KMIP_KEY_FORMAT_TYPE_RAW, bytes_km(k, 15),
                                                    KMIP_CRYPTOGRAPHIC_ALGORITHM_AES, 120));
-    assert_int_equal(reason(do_register(KMIP_OBJECT_TYPE_SYMMETRIC_KEY, o, 1, 4, NULL)),
+    assert_int_equal(reason_of(do_register(KMIP_OBJECT_TYPE_SYMMETRIC_KEY, o, 1, 4, NULL)),
                      KMIP_RESULT_REASON_INVALID_FIELD);
     /* a length that does not match the bytes */
     o = wrap_obj(KMIP_TAG_SYMMETRIC_KEY, key_block(KMIP_KEY_FORMAT_TYPE_RAW, bytes_km(k, 16),
                                                    KMIP_CRYPTOGRAPHIC_ALGORITHM_AES, 256));
-    assert_int_equal(reason(do_register(KMIP_OBJECT_TYPE_SYMMETRIC_KEY, o, 1, 4, NULL)),
+    assert_int_equal(reason_of(do_register(KMIP_OBJECT_TYPE_SYMMETRIC_KEY, o, 1, 4, NULL)),
                      KMIP_RESULT_REASON_INVALID_FIELD);
     /* the object does not match the Object Type */
-    assert_int_equal(reason(do_register(KMIP_OBJECT_TYPE_PUBLIC_KEY, o, 1, 4, NULL)),
+    assert_int_equal(reason_of(do_register(KMIP_OBJECT_TYPE_PUBLIC_KEY, o, 1, 4, NULL)),
                      KMIP_RESULT_REASON_INVALID_FIELD);
     /* PKCS#8 bytes registered as PKCS#1 */
     assert_int_equal(crypto_key_export(rsa2048, PRIV, KMIP_KEY_FORMAT_TYPE_PKCS_8, &pkcs8), CF_OK);
     o = wrap_obj(KMIP_TAG_PRIVATE_KEY, key_block(KMIP_KEY_FORMAT_TYPE_PKCS_1, bytes_km(pkcs8.p, pkcs8.len),
                                                  KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA, 2048));
-    assert_int_equal(reason(do_register(PRIV, o, 1, 4, NULL)), KMIP_RESULT_REASON_INVALID_FIELD);
+    assert_int_equal(reason_of(do_register(PRIV, o, 1, 4, NULL)), KMIP_RESULT_REASON_INVALID_FIELD);
     /* an RSA key declared EC, and an RSA key of the wrong length */
     o = wrap_obj(KMIP_TAG_PRIVATE_KEY, key_block(KMIP_KEY_FORMAT_TYPE_PKCS_8, bytes_km(pkcs8.p, pkcs8.len),
                                                  KMIP_CRYPTOGRAPHIC_ALGORITHM_ECDSA, 256));
-    assert_int_equal(reason(do_register(PRIV, o, 1, 4, NULL)), KMIP_RESULT_REASON_INVALID_FIELD);
+    assert_int_equal(reason_of(do_register(PRIV, o, 1, 4, NULL)), KMIP_RESULT_REASON_INVALID_FIELD);
     o = wrap_obj(KMIP_TAG_PRIVATE_KEY, key_block(KMIP_KEY_FORMAT_TYPE_PKCS_8, bytes_km(pkcs8.p, pkcs8.len),
                                                  KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA, 4096));
-    assert_int_equal(reason(do_register(PRIV, o, 1, 4, NULL)), KMIP_RESULT_REASON_INVALID_FIELD);
+    assert_int_equal(reason_of(do_register(PRIV, o, 1, 4, NULL)), KMIP_RESULT_REASON_INVALID_FIELD);
     /* an Object Type that cannot be registered / is unknown */
-    assert_int_equal(reason(do_register(0x77, o, 1, 4, NULL)), KMIP_RESULT_REASON_INVALID_FIELD);
+    assert_int_equal(reason_of(do_register(0x77, o, 1, 4, NULL)), KMIP_RESULT_REASON_INVALID_FIELD);
     cf_secret_free(&pkcs8);
 }
 
@@ -194,12 +192,12 @@ static void test_register_fills_attributes_and_converts(void **state)
     int32_t len;
     cf_secret want = {0};
     (void)state;
-    uid = uid_of(ok_payload(do_register(PRIV, o, 1, 4, NULL)), KMIP_TAG_UNIQUE_IDENTIFIER);
+    uid = text_of(F, payload_of(do_register(PRIV, o, 1, 4, NULL)), KMIP_TAG_UNIQUE_IDENTIFIER);
     /* as registered: no algorithm in the Key Block */
-    p = ok_payload(do_get(uid, 0, NULL));
+    p = payload_of(do_get(uid, 0, NULL));
     assert_true(ttlv_equal(ttlv_child(p, KMIP_TAG_PRIVATE_KEY), o));
     /* converted to PKCS#8: the algorithm and length come from the material */
-    p = ok_payload(do_get(uid, KMIP_KEY_FORMAT_TYPE_PKCS_8, NULL));
+    p = payload_of(do_get(uid, KMIP_KEY_FORMAT_TYPE_PKCS_8, NULL));
     kb = ttlv_child(ttlv_child(p, KMIP_TAG_PRIVATE_KEY), KMIP_TAG_KEY_BLOCK);
     assert_int_equal(ttlv_get_enum(kb, KMIP_TAG_KEY_FORMAT_TYPE, &fmt), CF_OK);
     assert_int_equal(fmt, KMIP_KEY_FORMAT_TYPE_PKCS_8);
@@ -214,17 +212,17 @@ static void test_register_fills_attributes_and_converts(void **state)
     assert_memory_equal(km->v.s.p, want.p, want.len);
     cf_secret_free(&want);
     /* transparent: a Modulus of 2048 bits (+ a sign byte) */
-    p = ok_payload(do_get(uid, KMIP_KEY_FORMAT_TYPE_TRANSPARENT_RSA_PRIVATE_KEY, NULL));
+    p = payload_of(do_get(uid, KMIP_KEY_FORMAT_TYPE_TRANSPARENT_RSA_PRIVATE_KEY, NULL));
     km = ttlv_child(ttlv_child(ttlv_child(ttlv_child(p, KMIP_TAG_PRIVATE_KEY), KMIP_TAG_KEY_BLOCK),
                                KMIP_TAG_KEY_VALUE),
                     KMIP_TAG_KEY_MATERIAL);
     assert_int_equal(ttlv_child(km, KMIP_TAG_MODULUS)->v.s.len, 264);
     /* not defined for a private key */
-    assert_int_equal(reason(do_get(uid, KMIP_KEY_FORMAT_TYPE_X_509, NULL)),
+    assert_int_equal(reason_of(do_get(uid, KMIP_KEY_FORMAT_TYPE_X_509, NULL)),
                      KMIP_RESULT_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED);
-    assert_int_equal(reason(do_get(uid, KMIP_KEY_FORMAT_TYPE_RAW, NULL)),
+    assert_int_equal(reason_of(do_get(uid, KMIP_KEY_FORMAT_TYPE_RAW, NULL)),
                      KMIP_RESULT_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED);
-    assert_int_equal(reason(do_get(uid, KMIP_KEY_FORMAT_TYPE_ECPRIVATEKEY, NULL)),
+    assert_int_equal(reason_of(do_get(uid, KMIP_KEY_FORMAT_TYPE_ECPRIVATEKEY, NULL)),
                      KMIP_RESULT_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED);
 }
 
@@ -232,14 +230,13 @@ static void test_register_fills_attributes_and_converts(void **state)
 static const ttlv_item *create_sym(uint32_t alg, int32_t bits)
 {
     req r;
-    req_begin(&r, 1, 4);
-    req_op(&r, KMIP_OPERATION_CREATE);
+    req_one(&r, 1, 4, KMIP_OPERATION_CREATE, NULL);
     ttlv_w_enum(&r.w, KMIP_TAG_OBJECT_TYPE, KMIP_OBJECT_TYPE_SYMMETRIC_KEY);
     ttlv_w_begin(&r.w, KMIP_TAG_TEMPLATE_ATTRIBUTE);
-    attr_enum(&r, "Cryptographic Algorithm", alg);
-    attr_int(&r, "Cryptographic Length", bits);
+    attr1_enum(&r, "Cryptographic Algorithm", alg);
+    attr1_int(&r, "Cryptographic Length", bits);
     ttlv_w_end(&r.w);
-    return send_req(&r);
+    return send_one(F, &r);
 }
 
 static void test_create_algorithms(void **state)
@@ -260,7 +257,7 @@ static void test_create_algorithms(void **state)
     char *uid;
     (void)state;
     for (size_t i = 0; i < sizeof ok_cases / sizeof ok_cases[0]; i++) {
-        uid = uid_of(ok_payload(create_sym(ok_cases[i].alg, ok_cases[i].bits)),
+        uid = text_of(F, payload_of(create_sym(ok_cases[i].alg, ok_cases[i].bits)),
                      KMIP_TAG_UNIQUE_IDENTIFIER);
         k = raw_key(uid, &len);
         assert_int_equal(len, ok_cases[i].bytes);
@@ -269,16 +266,16 @@ static void test_create_algorithms(void **state)
             for (size_t j = 0; j < len; j++) /* odd parity in every byte */
                 assert_int_equal(__builtin_popcount(k[j]) & 1, 1);
     }
-    assert_int_equal(reason(create_sym(KMIP_CRYPTOGRAPHIC_ALGORITHM_AES, 100)),
+    assert_int_equal(reason_of(create_sym(KMIP_CRYPTOGRAPHIC_ALGORITHM_AES, 100)),
                      KMIP_RESULT_REASON_INVALID_FIELD);
-    assert_int_equal(reason(create_sym(KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA256, 100)),
+    assert_int_equal(reason_of(create_sym(KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA256, 100)),
                      KMIP_RESULT_REASON_INVALID_FIELD);
-    assert_int_equal(reason(create_sym(KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA, 2048)),
+    assert_int_equal(reason_of(create_sym(KMIP_CRYPTOGRAPHIC_ALGORITHM_RSA, 2048)),
                      KMIP_RESULT_REASON_INVALID_FIELD);
     if (crypto_legacy_available())
-        ok_payload(create_sym(KMIP_CRYPTOGRAPHIC_ALGORITHM_BLOWFISH, 128));
+        payload_of(create_sym(KMIP_CRYPTOGRAPHIC_ALGORITHM_BLOWFISH, 128));
     else
-        assert_int_equal(reason(create_sym(KMIP_CRYPTOGRAPHIC_ALGORITHM_BLOWFISH, 128)),
+        assert_int_equal(reason_of(create_sym(KMIP_CRYPTOGRAPHIC_ALGORITHM_BLOWFISH, 128)),
                          KMIP_RESULT_REASON_INVALID_FIELD);
 }
 

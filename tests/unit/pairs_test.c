@@ -11,9 +11,9 @@ static void test_create_key_pair(void **state)
     const ttlv_item *p;
     char *priv, *pub;
     (void)state;
-    p = ok_payload(ckp_rsa_1x(2048, true));
-    priv = uid_of(p, KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER);
-    pub = uid_of(p, KMIP_TAG_PUBLIC_KEY_UNIQUE_IDENTIFIER);
+    p = payload_of(ckp_rsa_1x(2048, true));
+    priv = text_of(F, p, KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER);
+    pub = text_of(F, p, KMIP_TAG_PUBLIC_KEY_UNIQUE_IDENTIFIER);
     assert_string_equal(link_of(priv, KMIP_LINK_TYPE_PUBLIC_KEY_LINK), pub);
     assert_string_equal(link_of(pub, KMIP_LINK_TYPE_PRIVATE_KEY_LINK), priv);
     assert_int_equal(int_attr(priv, "Cryptographic Usage Mask"), KMIP_CRYPTOGRAPHIC_USAGE_MASK_SIGN);
@@ -25,22 +25,22 @@ static void test_create_key_pair(void **state)
     assert_int_equal(stored_format(priv, KMIP_TAG_PRIVATE_KEY), KMIP_KEY_FORMAT_TYPE_PKCS_8);
     assert_int_equal(stored_format(pub, KMIP_TAG_PUBLIC_KEY), KMIP_KEY_FORMAT_TYPE_X_509);
     /* the public key converts to PKCS#1 */
-    ok_payload(do_get(pub, KMIP_KEY_FORMAT_TYPE_PKCS_1, NULL));
+    payload_of(do_get(pub, KMIP_KEY_FORMAT_TYPE_PKCS_1, NULL));
 
-    p = ok_payload(ckp_ec_2x(KMIP_RECOMMENDED_CURVE_P_384));
-    priv = uid_of(p, KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER);
-    pub = uid_of(p, KMIP_TAG_PUBLIC_KEY_UNIQUE_IDENTIFIER);
+    p = payload_of(ckp_ec_2x(KMIP_RECOMMENDED_CURVE_P_384));
+    priv = text_of(F, p, KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER);
+    pub = text_of(F, p, KMIP_TAG_PUBLIC_KEY_UNIQUE_IDENTIFIER);
     assert_string_equal(link_of(priv, KMIP_LINK_TYPE_PUBLIC_KEY_LINK), pub);
     assert_int_equal(int_attr(priv, "Cryptographic Length"), 384);
     assert_int_equal(stored_format(priv, KMIP_TAG_PRIVATE_KEY), KMIP_KEY_FORMAT_TYPE_PKCS_8);
-    ok_payload(do_get(priv, KMIP_KEY_FORMAT_TYPE_ECPRIVATEKEY, NULL));
-    ok_payload(do_get(pub, KMIP_KEY_FORMAT_TYPE_TRANSPARENT_EC_PUBLIC_KEY, NULL));
+    payload_of(do_get(priv, KMIP_KEY_FORMAT_TYPE_ECPRIVATEKEY, NULL));
+    payload_of(do_get(pub, KMIP_KEY_FORMAT_TYPE_TRANSPARENT_EC_PUBLIC_KEY, NULL));
 
     /* refusals */
-    assert_int_equal(reason(ckp_rsa_1x(2048, false)), KMIP_RESULT_REASON_MISSING_DATA);
-    assert_int_equal(reason(ckp_rsa_1x(1000, true)), KMIP_RESULT_REASON_INVALID_FIELD);
-    assert_int_equal(reason(ckp_rsa_1x(8192, true)), KMIP_RESULT_REASON_INVALID_FIELD);
-    assert_int_equal(reason(ckp_ec_2x(KMIP_RECOMMENDED_CURVE_P_192)), KMIP_RESULT_REASON_INVALID_FIELD);
+    assert_int_equal(reason_of(ckp_rsa_1x(2048, false)), KMIP_RESULT_REASON_MISSING_DATA);
+    assert_int_equal(reason_of(ckp_rsa_1x(1000, true)), KMIP_RESULT_REASON_INVALID_FIELD);
+    assert_int_equal(reason_of(ckp_rsa_1x(8192, true)), KMIP_RESULT_REASON_INVALID_FIELD);
+    assert_int_equal(reason_of(ckp_ec_2x(KMIP_RECOMMENDED_CURVE_P_192)), KMIP_RESULT_REASON_INVALID_FIELD);
 }
 
 static void test_rekey(void **state)
@@ -52,8 +52,8 @@ static void test_rekey(void **state)
     size_t l1, l2;
     char *nk, *nk2;
     (void)state;
-    p = ok_payload(rekey(old, NULL, false));
-    nk = uid_of(p, KMIP_TAG_UNIQUE_IDENTIFIER);
+    p = payload_of(rekey(old, NULL, false));
+    nk = text_of(F, p, KMIP_TAG_UNIQUE_IDENTIFIER);
     assert_string_not_equal(nk, old);
     assert_string_equal(link_of(old, KMIP_LINK_TYPE_REPLACEMENT_OBJECT_LINK), nk);
     assert_string_equal(link_of(nk, KMIP_LINK_TYPE_REPLACED_OBJECT_LINK), old);
@@ -72,33 +72,32 @@ static void test_rekey(void **state)
     assert_int_equal(ttlv_child(ttlv_child(get_attrs(nk, "State"), KMIP_TAG_ATTRIBUTE),
                                 KMIP_TAG_ATTRIBUTE_VALUE)->v.u32, KMIP_STATE_ACTIVE);
     /* an Offset: Activation Date = now + offset, so Pre-Active */
-    nk2 = uid_of(ok_payload(rekey(nk, &hour, false)), KMIP_TAG_UNIQUE_IDENTIFIER);
+    nk2 = text_of(F, payload_of(rekey(nk, &hour, false)), KMIP_TAG_UNIQUE_IDENTIFIER);
     assert_int_equal(ttlv_child(ttlv_child(get_attrs(nk2, "State"), KMIP_TAG_ATTRIBUTE),
                                 KMIP_TAG_ATTRIBUTE_VALUE)->v.u32, KMIP_STATE_PRE_ACTIVE);
     /* refusals: Offset with dates (11.5 Invalid Message), not a symmetric key */
-    assert_int_equal(reason(rekey(nk, &hour, true)), KMIP_RESULT_REASON_INVALID_MESSAGE);
+    assert_int_equal(reason_of(rekey(nk, &hour, true)), KMIP_RESULT_REASON_INVALID_MESSAGE);
     {
-        const ttlv_item *kp = ok_payload(ckp_ec_2x(KMIP_RECOMMENDED_CURVE_P_256));
-        assert_int_equal(reason(rekey(uid_of(kp, KMIP_TAG_PUBLIC_KEY_UNIQUE_IDENTIFIER), NULL, false)),
+        const ttlv_item *kp = payload_of(ckp_ec_2x(KMIP_RECOMMENDED_CURVE_P_256));
+        assert_int_equal(reason_of(rekey(text_of(F, kp, KMIP_TAG_PUBLIC_KEY_UNIQUE_IDENTIFIER), NULL, false)),
                          KMIP_RESULT_REASON_PERMISSION_DENIED);
     }
-    assert_int_equal(reason(rekey("no-such-key", NULL, false)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
+    assert_int_equal(reason_of(rekey("no-such-key", NULL, false)), KMIP_RESULT_REASON_ITEM_NOT_FOUND);
 }
 
 static void test_rekey_key_pair(void **state)
 {
-    const ttlv_item *p = ok_payload(ckp_rsa_1x(1024, true));
-    char *priv = uid_of(p, KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER);
-    char *pub = uid_of(p, KMIP_TAG_PUBLIC_KEY_UNIQUE_IDENTIFIER);
+    const ttlv_item *p = payload_of(ckp_rsa_1x(1024, true));
+    char *priv = text_of(F, p, KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER);
+    char *pub = text_of(F, p, KMIP_TAG_PUBLIC_KEY_UNIQUE_IDENTIFIER);
     char *npriv, *npub;
     req r;
     (void)state;
-    req_begin(&r, 1, 4);
-    req_op(&r, KMIP_OPERATION_RE_KEY_KEY_PAIR);
+    req_one(&r, 1, 4, KMIP_OPERATION_RE_KEY_KEY_PAIR, NULL);
     ttlv_w_cstr(&r.w, KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER, priv);
-    p = ok_payload(send_req(&r));
-    npriv = uid_of(p, KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER);
-    npub = uid_of(p, KMIP_TAG_PUBLIC_KEY_UNIQUE_IDENTIFIER);
+    p = payload_of(send_one(F, &r));
+    npriv = text_of(F, p, KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER);
+    npub = text_of(F, p, KMIP_TAG_PUBLIC_KEY_UNIQUE_IDENTIFIER);
     assert_string_equal(link_of(priv, KMIP_LINK_TYPE_REPLACEMENT_OBJECT_LINK), npriv);
     assert_string_equal(link_of(pub, KMIP_LINK_TYPE_REPLACEMENT_OBJECT_LINK), npub);
     assert_string_equal(link_of(npriv, KMIP_LINK_TYPE_REPLACED_OBJECT_LINK), priv);
@@ -137,7 +136,7 @@ static ttlv_item *kws(const char *kek, uint32_t mode, uint32_t padding, uint32_t
 /* The wrapped Key Value bytes of a Get with kws on uid. */
 static const ttlv_item *wrapped_block(const char *uid, const ttlv_item *spec)
 {
-    const ttlv_item *p = ok_payload(do_get(uid, 0, spec));
+    const ttlv_item *p = payload_of(do_get(uid, 0, spec));
     const ttlv_item *kb = ttlv_child(ttlv_child(p, KMIP_TAG_SYMMETRIC_KEY), KMIP_TAG_KEY_BLOCK);
     assert_non_null(ttlv_child(kb, KMIP_TAG_KEY_WRAPPING_DATA));
     assert_int_equal(ttlv_child(kb, KMIP_TAG_KEY_VALUE)->type, TTLV_BYTE_STRING);
@@ -180,28 +179,28 @@ static void test_get_wrapped_aes(void **state)
     assert_memory_equal(un.p, datab, 16);
     cf_secret_free(&un);
     /* refusals (1.4 11.12) */
-    assert_int_equal(reason(do_get(data, 0, kws(kek, KMIP_BLOCK_CIPHER_MODE_AESKEYWRAPPADDING, 0, 0, 0))),
+    assert_int_equal(reason_of(do_get(data, 0, kws(kek, KMIP_BLOCK_CIPHER_MODE_AESKEYWRAPPADDING, 0, 0, 0))),
                      KMIP_RESULT_REASON_ITEM_NOT_FOUND);
-    assert_int_equal(reason(do_get(data, 0, kws("no-such-kek", 0, 0, 0, 0))),
+    assert_int_equal(reason_of(do_get(data, 0, kws("no-such-kek", 0, 0, 0, 0))),
                      KMIP_RESULT_REASON_ITEM_NOT_FOUND);
     {
         char *nowrap = create_aes(256, KMIP_CRYPTOGRAPHIC_USAGE_MASK_ENCRYPT, true, NULL, NULL);
         char *preactive = create_aes(256, KMIP_CRYPTOGRAPHIC_USAGE_MASK_WRAP_KEY, false, NULL, NULL);
         ttlv_item *o = ttlv_new_struct(F->arena, KMIP_TAG_SECRET_DATA);
         char *secret;
-        assert_int_equal(reason(do_get(data, 0, kws(nowrap, 0, 0, 0, 0))),
+        assert_int_equal(reason_of(do_get(data, 0, kws(nowrap, 0, 0, 0, 0))),
                          KMIP_RESULT_REASON_PERMISSION_DENIED);
-        assert_int_equal(reason(do_get(data, 0, kws(preactive, 0, 0, 0, 0))),
+        assert_int_equal(reason_of(do_get(data, 0, kws(preactive, 0, 0, 0, 0))),
                          KMIP_RESULT_REASON_PERMISSION_DENIED);
         ttlv_append(o, ttlv_new_enum(F->arena, KMIP_TAG_SECRET_DATA_TYPE, KMIP_SECRET_DATA_TYPE_SEED));
         ttlv_append(o, key_block(KMIP_KEY_FORMAT_TYPE_OPAQUE, bytes_km(datab, 16), 0, 0));
-        secret = uid_of(ok_payload(do_register(KMIP_OBJECT_TYPE_SECRET_DATA, o, 1, 4, NULL)),
+        secret = text_of(F, payload_of(do_register(KMIP_OBJECT_TYPE_SECRET_DATA, o, 1, 4, NULL)),
                         KMIP_TAG_UNIQUE_IDENTIFIER);
-        assert_int_equal(reason(do_get(data, 0, kws(secret, 0, 0, 0, 0))),
+        assert_int_equal(reason_of(do_get(data, 0, kws(secret, 0, 0, 0, 0))),
                          KMIP_RESULT_REASON_ILLEGAL_OPERATION);
         /* Secret Data can itself be wrapped (No Encoding) */
         {
-            const ttlv_item *p = ok_payload(do_get(secret, 0, kws(kek, 0, 0, 0, KMIP_ENCODING_OPTION_NO_ENCODING)));
+            const ttlv_item *p = payload_of(do_get(secret, 0, kws(kek, 0, 0, 0, KMIP_ENCODING_OPTION_NO_ENCODING)));
             kb = ttlv_child(ttlv_child(p, KMIP_TAG_SECRET_DATA), KMIP_TAG_KEY_BLOCK);
             assert_non_null(ttlv_child(kb, KMIP_TAG_KEY_WRAPPING_DATA));
         }
@@ -221,18 +220,14 @@ static void test_get_wrapped_rsa_oaep(void **state)
     cf_secret un = {0};
     req r;
     (void)state;
-    req_begin(&r, 1, 4);
-    req_op(&r, KMIP_OPERATION_REGISTER);
+    req_one(&r, 1, 4, KMIP_OPERATION_REGISTER, NULL);
     ttlv_w_enum(&r.w, KMIP_TAG_OBJECT_TYPE, PUB);
     ttlv_w_begin(&r.w, KMIP_TAG_TEMPLATE_ATTRIBUTE);
-    attr_int(&r, "Cryptographic Usage Mask", KMIP_CRYPTOGRAPHIC_USAGE_MASK_WRAP_KEY);
-    ttlv_w_begin(&r.w, KMIP_TAG_ATTRIBUTE);
-    ttlv_w_cstr(&r.w, KMIP_TAG_ATTRIBUTE_NAME, "Activation Date");
-    ttlv_w_datetime(&r.w, KMIP_TAG_ATTRIBUTE_VALUE, core_now() - 5);
-    ttlv_w_end(&r.w);
+    attr1_int(&r, "Cryptographic Usage Mask", KMIP_CRYPTOGRAPHIC_USAGE_MASK_WRAP_KEY);
+    attr1_date(&r, "Activation Date", core_now() - 5);
     ttlv_w_end(&r.w);
     ttlv_w_item(&r.w, o);
-    pub = uid_of(ok_payload(send_req(&r)), KMIP_TAG_UNIQUE_IDENTIFIER);
+    pub = text_of(F, payload_of(send_one(F, &r)), KMIP_TAG_UNIQUE_IDENTIFIER);
     data = create_aes(256, KMIP_CRYPTOGRAPHIC_USAGE_MASK_ENCRYPT, false, NULL, NULL);
     datab = raw_key(data, &datal);
     kb = wrapped_block(data, kws(pub, 0, KMIP_PADDING_METHOD_OAEP, KMIP_HASHING_ALGORITHM_SHA_256,
@@ -246,7 +241,7 @@ static void test_get_wrapped_rsa_oaep(void **state)
     assert_memory_equal(un.p, datab, 32);
     cf_secret_free(&un);
     /* PKCS#1 v1.5 is not a wrapping padding here */
-    assert_int_equal(reason(do_get(data, 0, kws(pub, 0, KMIP_PADDING_METHOD_PKCS1_V1_5, 0, 0))),
+    assert_int_equal(reason_of(do_get(data, 0, kws(pub, 0, KMIP_PADDING_METHOD_PKCS1_V1_5, 0, 0))),
                      KMIP_RESULT_REASON_FEATURE_NOT_SUPPORTED);
 }
 
@@ -284,7 +279,7 @@ static void test_register_wrapped(void **state)
         uid = register_round_trip(KMIP_OBJECT_TYPE_SYMMETRIC_KEY, o);
         assert_int_equal(int_attr(uid, "Cryptographic Length"), 256);
         assert_int_equal(count_attr(uid, "Digest"), 0);
-        assert_int_equal(reason(do_get(uid, KMIP_KEY_FORMAT_TYPE_TRANSPARENT_SYMMETRIC_KEY, NULL)),
+        assert_int_equal(reason_of(do_get(uid, KMIP_KEY_FORMAT_TYPE_TRANSPARENT_SYMMETRIC_KEY, NULL)),
                          KMIP_RESULT_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED);
     }
 }

@@ -406,7 +406,7 @@ static void test_schema_versions(void **state)
 
     assert_int_equal(store_meta_get(f->st, "schema_version", f->a, &v, &len), CF_OK);
     assert_int_equal(len, 1);
-    assert_memory_equal(v, "2", 1);
+    assert_memory_equal(v, "3", 1);
     store_close(f->st);
     f->st = NULL;
     /* Reopening the current version is a no-op. */
@@ -418,7 +418,9 @@ static void test_schema_versions(void **state)
     assert_null(again);
     set_version(f, "99");
     assert_int_equal(store_open(f->path, &again), CF_ERR_STORE);
-    set_version(f, "2");
+    /* Back at the current version it opens again. (The real 2 -> 3
+     * migration of a version-2 database is tested in identity_test.) */
+    set_version(f, "3");
     assert_int_equal(store_open(f->path, &f->st), CF_OK);
 }
 

@@ -1,0 +1,138 @@
+/*
+ * store_sqlite_int.h - what the SQLite back end's files share: the handle,
+ * the tenants/identities schema (part of the current schema and of the
+ * version 2 -> 3 migration), and small binding helpers.
+ *
+ * store_sqlite.c owns the connection, transactions, objects and schema
+ * versions; store_sqlite_ident.c the tenants and identities tables, with
+ * its own prepared statements in `ident` (finalized by store_sqlite.c's
+ * close).
+ */
+#ifndef CF_STORE_SQLITE_INT_H
+#define CF_STORE_SQLITE_INT_H
+
+#include <sqlite3.h>
+
+#include "store/store_int.h"
+#include "util/log.h"
+
+/* Prepared statements of store_sqlite_ident.c. */
+#define STORE_SQ_IDENT_STMTS 24
+
+struct store_sqlite {
+    struct store base;
+    sqlite3 *db;
+    int in_tx;
+    sqlite3_stmt *ident[STORE_SQ_IDENT_STMTS];
+    sqlite3_stmt *stmt[];      /* store_sqlite.c's statements */
+};
+
+/*
+ * Schema version 3: tenants and identities. Identities of a tenant are
+ * keyed (tenant, id); the operator's have tenant NULL (a CHECK ties it to
+ * the operator flag). A certificate maps to at most one identity across
+ * every tenant: unique pin, unique (CA, subject) rule and at most one
+ * any-subject rule per CA (subject '' with any_subject = 1; an exact rule
+ * for an empty subject has any_subject = 0). Times are seconds since the
+ * epoch; expires 0 means never.
+ */
+#define STORE_SQ_IDENT_SCHEMA                                                                     \
+    "CREATE TABLE tenants("                                                                       \
+    "  id TEXT PRIMARY KEY NOT NULL,"                                                             \
+    "  name TEXT NOT NULL,"                                                                       \
+    "  created INTEGER NOT NULL,"                                                                 \
+    "  state INTEGER NOT NULL);"                                                                  \
+    "CREATE TABLE identities("                                                                    \
+    "  id TEXT PRIMARY KEY NOT NULL,"                                                             \
+    "  tenant TEXT REFERENCES tenants(id),"                                                       \
+    "  kind INTEGER NOT NULL,"                                                                    \
+    "  name TEXT NOT NULL,"                                                                       \
+    "  role INTEGER NOT NULL,"                                                                    \
+    "  operator INTEGER NOT NULL,"                                                                \
+    "  created INTEGER NOT NULL,"                                                                 \
+    "  expires INTEGER NOT NULL,"                                                                 \
+    "  disabled INTEGER NOT NULL,"                                                                \
+    "  secret_sha256 BLOB,"                                                                       \
+    "  cert_sha256 BLOB,"                                                                         \
+    "  ca_sha256 BLOB,"                                                                           \
+    "  subject TEXT NOT NULL,"                                                                    \
+    "  any_subject INTEGER NOT NULL,"                                                             \
+    "  restrict_actions INTEGER NOT NULL,"                                                        \
+    "  restrict_uids TEXT,"                                                                       \
+    "  revision INTEGER NOT NULL,"                                                                \
+    "  CHECK ((tenant IS NULL) = (operator = 1)));"                                               \
+    "CREATE INDEX identities_tenant ON identities(tenant, created);"                               \
+    "CREATE UNIQUE INDEX identities_cert ON identities(cert_sha256)"                              \
+    "  WHERE cert_sha256 IS NOT NULL;"                                                            \
+    "CREATE UNIQUE INDEX identities_ca ON identities(ca_sha256, any_subject, subject)"            \
+    "  WHERE ca_sha256 IS NOT NULL;"
+
+/* store_sqlite_ident.c: the store_ops entries for tenants and identities. */
+cf_status store_sq_tenant_insert(store *s, const store_tenant *t);
+cf_status store_sq_tenant_update(store *s, const store_tenant *t);
+cf_status store_sq_tenant_get(store *s, const char *id, cf_arena *a, store_tenant *out);
+cf_status store_sq_tenant_list(store *s, int64_t offset, int64_t limit, cf_arena *a,
+                               store_tenant **out, size_t *out_n, int64_t *out_total);
+cf_status store_sq_tenant_delete(store *s, const char *id);
+cf_status store_sq_identity_insert(store *s, const store_identity *i);
+cf_status store_sq_identity_update(store *s, const store_identity *i);
+cf_status store_sq_identity_get(store *s, const char *tenant, const char *id, cf_arena *a,
+                                store_identity *out);
+cf_status store_sq_identity_delete(store *s, const char *tenant, const char *id);
+cf_status store_sq_identity_list(store *s, const char *tenant, int64_t offset, int64_t limit,
+                                 cf_arena *a, store_identity **out, size_t *out_n,
+                                 int64_t *out_total);
+cf_status store_sq_auth_by_id(store *s, const char *id, cf_arena *a, store_identity *out);
+cf_status store_sq_auth_by_cert(store *s, const uint8_t *sha256, cf_arena *a,
+                                store_identity *out);
+cf_status store_sq_auth_by_ca(store *s, const uint8_t *ca_sha256, const char *subject,
+                              cf_arena *a, store_identity *out);
+
+/* ------------------------------------------------------------ helpers */
+
+static inline cf_status store_sq_error(struct store_sqlite *s, int rc, const char *what)
+{
+    if (rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT)
+        return CF_ERR_EXISTS;
+    if (rc == SQLITE_NOMEM)
+        return CF_ERR_NOMEM;
+    CF_LOGE("sqlite %s: %s (%d)", what, sqlite3_errmsg(s->db), rc);
+    return CF_ERR_STORE;
+}
+
+static inline void store_sq_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* NULL binds SQL NULL. */
+static inline int store_sq_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+static inline int store_sq_bind_blob(sqlite3_stmt *st, int i, const uint8_t *p, size_t n)
+{
+    if (p == NULL)
+        return sqlite3_bind_null(st, i);
+    return sqlite3_bind_blob64(st, i, n ? (const void *)p : "", n, SQLITE_STATIC);
+}
+
+/* Column i as a NUL-terminated arena string; NULL stays NULL when
+ * keep_null, else becomes "". *oom is set when the copy fails. */
+static inline const char *store_sq_col_text(sqlite3_stmt *st, int i, cf_arena *a, bool keep_null,
+                                            bool *oom)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    int n = sqlite3_column_bytes(st, i);
+    char *c;
+    if (t == NULL && keep_null)
+        return NULL;
+    c = t ? cf_arena_strndup(a, (const char *)t, (size_t)n) : cf_arena_strndup(a, "", 0);
+    if (c == NULL)
+        *oom = true;
+    return c;
+}
+
+#endif
