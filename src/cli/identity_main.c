@@ -5,6 +5,7 @@
  *
  *   coffre identity add-cert --data DIR --cert FILE [--tenant T] [--role R]
  *                            [--name N] [--ca-rule [--subject S]]
+ *   coffre identity add-key  --data DIR [--tenant T] [--role R] --name N
  *   coffre identity list     --data DIR [--tenant T]
  *   coffre identity retire   --data DIR --id ID [--tenant T] [--destroy-keys]
  *
@@ -38,6 +39,8 @@ static void id_usage(FILE *f)
     fprintf(f, "usage:\n"
                "  coffre identity add-cert --data DIR --cert FILE [--tenant T] [--role reader|writer|manager]\n"
                "                           [--name NAME] [--ca-rule [--subject RFC2253-SUBJECT]]\n"
+               "  coffre identity add-key  --data DIR --name NAME [--tenant T] [--role R]\n"
+               "                           (prints the API key once)\n"
                "  coffre identity list     --data DIR [--tenant T]\n"
                "  coffre identity retire   --data DIR --id ID [--tenant T] [--destroy-keys]\n");
 }
@@ -129,6 +132,35 @@ static int cmd_add_cert(core_req *req, const struct id_opts *o)
     return 0;
 }
 
+static int cmd_add_key(core_req *req, const struct id_opts *o)
+{
+    core_identity_spec spec = {0};
+    core_identity_rec *rec = NULL;
+    cf_secret token = {0};
+    cf_status st;
+
+    if (o->name == NULL) {
+        fprintf(stderr, "coffre identity add-key: --name NAME is required\n");
+        return 2;
+    }
+    spec.tenant = o->tenant;
+    spec.kind = CORE_IDENTITY_API_KEY;
+    spec.name = o->name;
+    spec.role = parse_role(o->role);
+    st = core_identity_create(req, &spec, &rec, &token);
+    if (st != CF_OK) {
+        fprintf(stderr, "coffre identity add-key: %s%s%s\n", cf_status_str(st),
+                req->err_msg ? ": " : "", req->err_msg ? req->err_msg : "");
+        return 1;
+    }
+    /* The token goes to stdout only, once; the identity id to stderr. */
+    fprintf(stderr, "identity %s (%s, %s)\n", rec->ident.id, o->tenant, o->role);
+    fwrite(token.p, 1, token.len, stdout);
+    fputc('\n', stdout);
+    cf_secret_free(&token);
+    return 0;
+}
+
 static int cmd_list(core_req *req, const struct id_opts *o)
 {
     core_identity_rec *recs = NULL;
@@ -206,6 +238,8 @@ int cli_identity_main(int argc, char **argv)
         rc = 1;
     else if (strcmp(sub, "add-cert") == 0)
         rc = cmd_add_cert(&req, &o);
+    else if (strcmp(sub, "add-key") == 0)
+        rc = cmd_add_key(&req, &o);
     else if (strcmp(sub, "list") == 0)
         rc = cmd_list(&req, &o);
     else if (strcmp(sub, "retire") == 0)

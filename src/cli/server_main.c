@@ -51,6 +51,7 @@ struct server_opts {
     unsigned workers;
     cf_log_level log_level;
     bool allow_duplicate_names;
+    kmip_credential_policy credentials;
 };
 
 struct server {
@@ -80,7 +81,12 @@ static void server_usage(FILE *f)
             "  --log-file PATH          append the log to PATH instead of stderr\n"
             "  --allow-duplicate-names  let several live objects share a Name (PyKMIP's\n"
             "                           register() names objects after their type); by\n"
-            "                           default Names are unique per tenant (KMIP 2.1 4.32)\n");
+            "                           default Names are unique per tenant (KMIP 2.1 4.32)\n"
+            "  --kmip-credentials MODE  Username/Password in KMIP request headers: accept\n"
+            "                           (default, not checked), verify (when present, the\n"
+            "                           password must be an API key of the certificate's\n"
+            "                           tenant, which then acts), require (verify, and\n"
+            "                           refuse requests without one)\n");
 }
 
 static int parse_level(const char *s, cf_log_level *out)
@@ -104,6 +110,7 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         {"log-level", required_argument, NULL, 'l'},
         {"log-file", required_argument, NULL, 'f'},
         {"allow-duplicate-names", no_argument, NULL, 'N'},
+        {"kmip-credentials", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -121,6 +128,18 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         case 'H': o->https_listen = optarg; break;
         case 'f': o->log_file = optarg; break;
         case 'N': o->allow_duplicate_names = true; break;
+        case 'C':
+            if (strcmp(optarg, "accept") == 0)
+                o->credentials = KMIP_CRED_ACCEPT;
+            else if (strcmp(optarg, "verify") == 0)
+                o->credentials = KMIP_CRED_VERIFY;
+            else if (strcmp(optarg, "require") == 0)
+                o->credentials = KMIP_CRED_REQUIRE;
+            else {
+                fprintf(stderr, "coffre server: --kmip-credentials takes accept|verify|require\n");
+                return -1;
+            }
+            break;
         case 'w':
             errno = 0;
             n = strtoul(optarg, &end, 10);
@@ -278,7 +297,8 @@ static void on_kmip(void *wstate, const net_peer *peer, const uint8_t *msg, size
                     cf_buf *out)
 {
     struct worker *w = wstate;
-    kmip_env env = {.core = &w->srv->core, .st = w->st, .arena = w->arena};
+    kmip_env env = {.core = &w->srv->core, .st = w->st, .arena = w->arena,
+                    .credentials = w->srv->opt.credentials};
 
     env.who = identity_from_peer(w, peer);
     kmip_handle(&env, msg, len, out);

@@ -15,12 +15,27 @@
 #include "core/core.h"
 #include "util/mem.h"
 
+/* What a Username/Password Credential in the request header does (KMIP
+ * 1.4 6.6 Authentication, on top of the client certificate). */
+typedef enum kmip_credential_policy {
+    /* Accepted and not checked (PyKMIP sends an empty one when its config
+     * names a username; vCenter sends one when configured). */
+    KMIP_CRED_ACCEPT = 0,
+    /* When present, the Password must be an API key ("cf1_...") of the
+     * certificate's tenant; that identity then acts (the certificate
+     * authenticates the channel, the credential the user). */
+    KMIP_CRED_VERIFY = 1,
+    /* As VERIFY, and a request without one is refused. */
+    KMIP_CRED_REQUIRE = 2,
+} kmip_credential_policy;
+
 /* What one request runs with. */
 typedef struct kmip_env {
     const core *core;
     store *st;                 /* the worker's store connection */
     cf_arena *arena;           /* reset by the caller after the response is sent */
     const core_identity *who;  /* the authenticated client */
+    kmip_credential_policy credentials;
 } kmip_env;
 
 /* Protocol versions served, newest first (DiscoverVersions order). */

@@ -305,8 +305,46 @@ static cf_status run_batch(const kmip_env *env, const ttlv_item *msg, const req_
     return CF_OK;
 }
 
-void kmip_handle(const kmip_env *env, const uint8_t *msg, size_t len, cf_buf *out)
+/* The identity a request runs as, after its Authentication header (if any)
+ * under the configured policy. A refused credential yields an
+ * unauthenticated identity: every batch item then answers Authentication
+ * Not Successful, as an unknown certificate does. */
+static const core_identity *credential_identity(const kmip_env *env, const ttlv_item *root)
 {
+    static const core_identity refused = {.id = "credential:refused"};
+    const ttlv_item *hdr = ttlv_child(root, KMIP_TAG_REQUEST_HEADER);
+    const ttlv_item *auth = ttlv_child(hdr, KMIP_TAG_AUTHENTICATION);
+    const ttlv_item *cred = ttlv_child(auth, KMIP_TAG_CREDENTIAL);
+    const ttlv_item *value = ttlv_child(cred, KMIP_TAG_CREDENTIAL_VALUE);
+    core_identity *tok = NULL;
+    const char *user = "", *pass = NULL;
+    size_t ul = 0, pl = 0;
+    uint32_t type = 0;
+
+    if (env->credentials == KMIP_CRED_ACCEPT || env->who->tenant == NULL)
+        return env->who;
+    if (cred == NULL)
+        return env->credentials == KMIP_CRED_REQUIRE ? &refused : env->who;
+    if (ttlv_get_enum(cred, KMIP_TAG_CREDENTIAL_TYPE, &type) != CF_OK ||
+        type != KMIP_CREDENTIAL_TYPE_USERNAME_AND_PASSWORD || value == NULL ||
+        ttlv_get_text(value, KMIP_TAG_PASSWORD, &pass, &pl) != CF_OK) {
+        CF_LOGW("kmip: credential refused for %s: not a Username and Password", env->who->id);
+        return &refused;
+    }
+    (void)ttlv_get_text(value, KMIP_TAG_USERNAME, &user, &ul);
+    if (core_auth_token(env->st, env->arena, core_now(), pass, pl, &tok) != CF_OK ||
+        tok->tenant == NULL || strcmp(tok->tenant, env->who->tenant) != 0) {
+        CF_LOGW("kmip: credential of user '%.*s' refused for %s", (int)(ul > 64 ? 64 : ul),
+                user, env->who->id);
+        return &refused;
+    }
+    return tok;
+}
+
+void kmip_handle(const kmip_env *env_in, const uint8_t *msg, size_t len, cf_buf *out)
+{
+    kmip_env envc = *env_in;
+    const kmip_env *env = &envc;
     ttlv_item *root = NULL;
     ttlv_error err;
     req_header h = {.ver = KMIP_V(1, 0)};
@@ -330,6 +368,7 @@ void kmip_handle(const kmip_env *env, const uint8_t *msg, size_t len, cf_buf *ou
         write_message_error(out, v, st, why);
         return;
     }
+    envc.who = credential_identity(env_in, root);
     size_t start = out->len;
     st = run_batch(env, root, &h, out);
     if (st != CF_OK) {
