@@ -206,3 +206,14 @@ if has coffre && grep -qiE 'AddressSanitizer|runtime error|internal error' "$TMP
     echo "coffre's log holds sanitizer or internal-error lines:"
     grep -iE 'AddressSanitizer|runtime error|internal error' "$TMP/coffre.log" | head -n 20
 fi
+
+# Locate at scale: a store filled with 10^5 objects through the bulk store
+# path, then Locate by Name and other shapes (target: Locate by Name among
+# 10^5 keys under 10 ms). BENCH_SCALE_OBJECTS changes the size (0 skips).
+SCALE_OBJECTS=${BENCH_SCALE_OBJECTS:-100000}
+if [[ $SCALE_OBJECTS -gt 0 && -x "$ROOT/build/bench/locate_scale" ]]; then
+    echo
+    echo "Locate at scale (build/bench/locate_scale --objects $SCALE_OBJECTS, latencies in ms):"
+    "$ROOT/build/bench/locate_scale" --objects "$SCALE_OBJECTS" --lookups 1000 --dir "$TMP/scale" \
+        || { echo "bench: locate_scale failed"; exit 1; }
+fi
