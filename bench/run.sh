@@ -214,6 +214,7 @@ SCALE_OBJECTS=${BENCH_SCALE_OBJECTS:-100000}
 if [[ $SCALE_OBJECTS -gt 0 && -x "$ROOT/build/bench/locate_scale" ]]; then
     echo
     echo "Locate at scale (build/bench/locate_scale --objects $SCALE_OBJECTS, latencies in ms):"
+    mkdir -p "$TMP/scale"
     "$ROOT/build/bench/locate_scale" --objects "$SCALE_OBJECTS" --lookups 1000 --dir "$TMP/scale" \
         || { echo "bench: locate_scale failed"; exit 1; }
 fi
