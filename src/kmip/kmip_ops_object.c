@@ -132,20 +132,30 @@ static bool attr_named(const ttlv_item *attr, const char *want)
            memcmp(n, want, nl) == 0;
 }
 
-cf_status kmip_op_get_attributes(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
+/* The object named by the payload (or the ID placeholder) and all its
+ * attributes, for Get Attributes and Get Attribute List. */
+static cf_status load_attributes(kmip_op *op, const ttlv_item *pl, core_object **obj,
+                                 ttlv_item **all)
 {
-    uint32_t ref_tag = op->ver >= KMIP_V(2, 0) ? KMIP_TAG_ATTRIBUTE_REFERENCE : KMIP_TAG_ATTRIBUTE_NAME;
-    const ttlv_item *first_ref = ttlv_child(pl, ref_tag);
     const char *uid;
-    core_object *obj;
-    ttlv_item *all;
     cf_status st;
 
     if ((st = kmip_payload_uid(op, pl, &uid)) != CF_OK)
         return st;
-    if ((st = core_object_load(op->req, uid, &obj)) != CF_OK)
+    if ((st = core_object_load(op->req, uid, obj)) != CF_OK)
         return st;
-    if ((st = core_object_attributes(op->req, obj, &all)) != CF_OK)
+    return core_object_attributes(op->req, *obj, all);
+}
+
+cf_status kmip_op_get_attributes(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
+{
+    uint32_t ref_tag = op->ver >= KMIP_V(2, 0) ? KMIP_TAG_ATTRIBUTE_REFERENCE : KMIP_TAG_ATTRIBUTE_NAME;
+    const ttlv_item *first_ref = ttlv_child(pl, ref_tag);
+    core_object *obj;
+    ttlv_item *all;
+    cf_status st;
+
+    if ((st = load_attributes(op, pl, &obj, &all)) != CF_OK)
         return st;
     ttlv_w_cstr(w, KMIP_TAG_UNIQUE_IDENTIFIER, obj->uid);
     if (op->ver >= KMIP_V(2, 0))
@@ -172,16 +182,11 @@ cf_status kmip_op_get_attributes(kmip_op *op, const ttlv_item *pl, ttlv_writer *
 
 cf_status kmip_op_get_attribute_list(kmip_op *op, const ttlv_item *pl, ttlv_writer *w)
 {
-    const char *uid;
     core_object *obj;
     ttlv_item *all;
     cf_status st;
 
-    if ((st = kmip_payload_uid(op, pl, &uid)) != CF_OK)
-        return st;
-    if ((st = core_object_load(op->req, uid, &obj)) != CF_OK)
-        return st;
-    if ((st = core_object_attributes(op->req, obj, &all)) != CF_OK)
+    if ((st = load_attributes(op, pl, &obj, &all)) != CF_OK)
         return st;
     ttlv_w_cstr(w, KMIP_TAG_UNIQUE_IDENTIFIER, obj->uid);
     for (const ttlv_item *a = all->first; a; a = a->next) {
