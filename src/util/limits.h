@@ -41,7 +41,10 @@
 #define CF_LIMIT_REST_BODY (256u * 1024u)
 
 /* Connections: total and per source address; timeouts in seconds. */
-#define CF_LIMIT_CONNECTIONS 10000
+/* Per protocol (KMIP, HTTPS). A vSAN cluster reboot is hundreds of
+ * hosts at once; 8192 per protocol (+ listeners) stays under the common
+ * 20000-descriptor hard limit, so the default needs no tuning. */
+#define CF_LIMIT_CONNECTIONS 8192
 #define CF_LIMIT_HANDSHAKE_TIMEOUT 10
 #define CF_LIMIT_IDLE_TIMEOUT 120
 
