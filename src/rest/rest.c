@@ -4,9 +4,11 @@
  * One table of routes (method, path pattern, handler). A pattern is a
  * literal path whose segments may be "{}" (one path segment captured as a
  * parameter). Unknown paths get 404, known paths with another method 405
- * with an Allow header; both as JSON errors.
+ * with an Allow header; both as JSON errors. Routes marked `auth` (every
+ * /v1 route but the OpenAPI document) authenticate the Bearer token first
+ * (rest_auth.c) and hand the identity to core, which checks the role.
  */
-#include "rest/rest.h"
+#include "rest/rest_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,25 +25,16 @@
 extern const char rest_openapi_doc[];
 extern const size_t rest_openapi_doc_len;
 
-#define REST_MAX_PARAMS 4
-
-typedef struct rest_call {
-    const rest_env *env;
-    const net_peer *peer;
-    struct evhttp_request *req;
-    const char *params[REST_MAX_PARAMS];
-    unsigned nparams;
-} rest_call;
-
 typedef void (*rest_fn)(rest_call *c);
 
 struct rest_route {
     enum evhttp_cmd_type method;
     const char *pattern;
     rest_fn fn;
+    bool auth;
 };
 
-static void reply_raw(struct evhttp_request *req, int status, const char *body, size_t len)
+void rest_reply_raw(struct evhttp_request *req, int status, const char *body, size_t len)
 {
     struct evbuffer *out = evbuffer_new();
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -58,7 +51,6 @@ static void reply_raw(struct evhttp_request *req, int status, const char *body, 
     evbuffer_free(out);
 }
 
-/* Reply with a JSON value (consumed). */
 static void reply_json(struct evhttp_request *req, int status, json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -66,14 +58,19 @@ static void reply_json(struct evhttp_request *req, int status, json_t *body)
     if (text == NULL) {
         static const char oom[] =
             "{\"error\":{\"code\":\"resource_exhausted\",\"message\":\"out of memory\"}}";
-        reply_raw(req, 503, oom, sizeof oom - 1);
+        rest_reply_raw(req, 503, oom, sizeof oom - 1);
         return;
     }
-    reply_raw(req, status, text, strlen(text));
+    rest_reply_raw(req, status, text, strlen(text));
     free(text);
 }
 
-static void reply_error(struct evhttp_request *req, int status, const char *code, const char *msg)
+void rest_reply_json(rest_call *c, int status, json_t *body)
+{
+    reply_json(c->req, status, body);
+}
+
+void rest_reply_error(struct evhttp_request *req, int status, const char *code, const char *msg)
 {
     reply_json(req, status,
                json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
@@ -83,7 +80,12 @@ static void reply_error(struct evhttp_request *req, int status, const char *code
 static void reply_status(struct evhttp_request *req, cf_status st, const char *msg)
 {
     const struct cf_status_info *si = cf_status_info(st);
-    reply_error(req, si->http_status, si->name, msg ? msg : si->message);
+    rest_reply_error(req, si->http_status, si->name, msg ? msg : si->message);
+}
+
+void rest_reply_status(rest_call *c, cf_status st)
+{
+    reply_status(c->req, st, c->creq.err_msg);
 }
 
 static void route_health(rest_call *c)
@@ -93,28 +95,37 @@ static void route_health(rest_call *c)
 
 static void route_openapi(rest_call *c)
 {
-    reply_raw(c->req, 200, rest_openapi_doc, rest_openapi_doc_len);
+    rest_reply_raw(c->req, 200, rest_openapi_doc, rest_openapi_doc_len);
 }
 
 static const struct rest_route routes[] = {
-    {EVHTTP_REQ_GET, "/health", route_health},
-    {EVHTTP_REQ_GET, "/v1/openapi.json", route_openapi},
+    {EVHTTP_REQ_GET, "/health", route_health, false},
+    {EVHTTP_REQ_GET, "/v1/openapi.json", route_openapi, false},
+    {EVHTTP_REQ_POST, "/v1/keys", rest_keys_create, true},
+    {EVHTTP_REQ_GET, "/v1/keys", rest_keys_list, true},
+    {EVHTTP_REQ_GET, "/v1/keys/{}", rest_keys_get, true},
+    {EVHTTP_REQ_DELETE, "/v1/keys/{}", rest_keys_destroy, true},
+    {EVHTTP_REQ_POST, "/v1/keys/{}/activate", rest_keys_activate, true},
+    {EVHTTP_REQ_POST, "/v1/keys/{}/revoke", rest_keys_revoke, true},
+    {EVHTTP_REQ_GET, "/v1/keys/{}/material", rest_keys_material, true},
 };
 
 /* Match path against pattern, capturing "{}" segments into c->params
- * (pointers into the arena copy of the path). */
-static bool match(rest_call *c, const char *pattern, char *path)
+ * (NUL-terminated arena copies). */
+static bool match(rest_call *c, const char *pattern, const char *path)
 {
     const char *p = pattern;
-    char *s = path;
+    const char *s = path;
     c->nparams = 0;
     while (*p && *s) {
         if (p[0] == '{' && p[1] == '}') {
-            char *end = strchr(s, '/');
+            const char *end = strchr(s, '/');
             size_t n = end ? (size_t)(end - s) : strlen(s);
             if (n == 0 || c->nparams == REST_MAX_PARAMS)
                 return false;
-            c->params[c->nparams++] = s;
+            if ((c->params[c->nparams] = cf_arena_strndup(c->env->arena, s, n)) == NULL)
+                return false;
+            c->nparams++;
             p += 2;
             s += n;
             continue;
@@ -140,6 +151,7 @@ static const char *method_name(enum evhttp_cmd_type m)
 void rest_handle(const rest_env *env, const net_peer *peer, struct evhttp_request *req)
 {
     rest_call c = {.env = env, .peer = peer, .req = req};
+    c.creq = (core_req){.core = env->core, .st = env->st, .arena = env->arena, .now = core_now()};
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
@@ -156,10 +168,11 @@ void rest_handle(const rest_env *env, const net_peer *peer, struct evhttp_reques
         return;
     }
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        char *copy = cf_arena_strndup(env->arena, path, n);
-        if (copy == NULL || !match(&c, routes[i].pattern, copy))
+        if (!match(&c, routes[i].pattern, path))
             continue;
         if (routes[i].method == m) {
+            if (routes[i].auth && !rest_authenticate(&c))
+                return;
             routes[i].fn(&c);
             return;
         }
@@ -169,8 +182,8 @@ void rest_handle(const rest_env *env, const net_peer *peer, struct evhttp_reques
     }
     if (allow[0]) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
-        reply_error(req, 405, "method_not_allowed", "method not allowed on this resource");
+        rest_reply_error(req, 405, "method_not_allowed", "method not allowed on this resource");
         return;
     }
-    reply_error(req, 404, "not_found", "no such resource");
+    rest_reply_error(req, 404, "not_found", "no such resource");
 }

@@ -1,0 +1,233 @@
+/*
+ * rest_json.c - strict request bodies and query strings.
+ *
+ * A body is read only when its Content-Type says JSON and its length is
+ * within CF_LIMIT_REST_BODY, then parsed by jansson with duplicate keys
+ * refused (RFC 8259 section 4 leaves them undefined: we refuse the
+ * ambiguity) and the end-of-input check on (no trailing bytes); jansson
+ * refuses invalid UTF-8 and NUL in strings by itself. Unknown fields are
+ * refused by name, so a misspelt option never silently means "default".
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "rest/rest_int.h"
+#include "util/limits.h"
+
+static bool content_type_json(struct evhttp_request *req)
+{
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    static const char want[] = "application/json";
+    size_t n = sizeof want - 1;
+    if (ct == NULL || strncasecmp(ct, want, n) != 0)
+        return false;
+    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+static bool field_known(const char *const *fields, const char *key)
+{
+    for (size_t i = 0; fields[i]; i++)
+        if (strcmp(fields[i], key) == 0)
+            return true;
+    return false;
+}
+
+static bool body_fields(rest_call *c, json_t *doc, const char *const *fields)
+{
+    const char *key;
+    json_t *v;
+    char msg[160];
+
+    if (!json_is_object(doc)) {
+        rest_reply_error(c->req, 400, "invalid_message", "the body must be a JSON object");
+        return false;
+    }
+    json_object_foreach(doc, key, v) {
+        if (!field_known(fields, key)) {
+            snprintf(msg, sizeof msg, "unknown field \"%.64s\"", key);
+            rest_reply_error(c->req, 400, "invalid_field", msg);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool rest_body(rest_call *c, const char *const *fields, bool optional, json_t **out)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+    size_t len = in ? evbuffer_get_length(in) : 0;
+    json_error_t err;
+    json_t *doc;
+    char *buf;
+    char msg[256];
+
+    *out = NULL;
+    if (len == 0 && optional)
+        return true;
+    if (!content_type_json(c->req)) {
+        rest_reply_error(c->req, 415, "unsupported_media_type",
+                         "the body must be Content-Type: application/json");
+        return false;
+    }
+    if (len > CF_LIMIT_REST_BODY) {
+        rest_reply_error(c->req, 413, "limit_exceeded", "the body is too large");
+        return false;
+    }
+    if ((buf = cf_arena_alloc(c->env->arena, len + 1)) == NULL) {
+        rest_reply_status(c, CF_ERR_NOMEM);
+        return false;
+    }
+    if (evbuffer_copyout(in, buf, len) != (ev_ssize_t)len) {
+        rest_reply_status(c, CF_ERR_INTERNAL);
+        return false;
+    }
+    doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+    if (doc == NULL) {
+        snprintf(msg, sizeof msg, "invalid JSON: %.120s at line %d column %d (byte %d)", err.text,
+                 err.line, err.column, err.position);
+        rest_reply_error(c->req, 400, "invalid_message", msg);
+        return false;
+    }
+    if (!body_fields(c, doc, fields)) {
+        json_decref(doc);
+        return false;
+    }
+    *out = doc;
+    return true;
+}
+
+static bool wrong(rest_call *c, const char *key, const char *what)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "field \"%s\" must be %s", key, what);
+    rest_reply_error(c->req, 400, "invalid_field", msg);
+    return false;
+}
+
+static json_t *field(rest_call *c, json_t *o, const char *key, bool required, bool *ok)
+{
+    json_t *v = o ? json_object_get(o, key) : NULL;
+    char msg[160];
+    *ok = true;
+    if (v == NULL && required) {
+        snprintf(msg, sizeof msg, "field \"%s\" is required", key);
+        rest_reply_error(c->req, 400, "missing_data", msg);
+        *ok = false;
+    }
+    return v;
+}
+
+bool rest_get_string(rest_call *c, json_t *o, const char *key, bool required, const char **out)
+{
+    bool ok;
+    json_t *v = field(c, o, key, required, &ok);
+    if (v == NULL)
+        return ok;
+    if (!json_is_string(v))
+        return wrong(c, key, "a string");
+    *out = json_string_value(v);
+    return true;
+}
+
+bool rest_get_int(rest_call *c, json_t *o, const char *key, bool required, json_int_t *out)
+{
+    bool ok;
+    json_t *v = field(c, o, key, required, &ok);
+    if (v == NULL)
+        return ok;
+    if (!json_is_integer(v))
+        return wrong(c, key, "an integer");
+    *out = json_integer_value(v);
+    return true;
+}
+
+bool rest_get_bool(rest_call *c, json_t *o, const char *key, bool *out)
+{
+    bool ok;
+    json_t *v = field(c, o, key, false, &ok);
+    if (v == NULL)
+        return ok;
+    if (!json_is_boolean(v))
+        return wrong(c, key, "a boolean");
+    *out = json_is_true(v);
+    return true;
+}
+
+bool rest_get_array(rest_call *c, json_t *o, const char *key, json_t **out)
+{
+    bool ok;
+    json_t *v = field(c, o, key, false, &ok);
+    if (v == NULL)
+        return ok;
+    if (!json_is_array(v))
+        return wrong(c, key, "an array");
+    *out = v;
+    return true;
+}
+
+static bool query_one(rest_call *c, const char *const *names, const char **vals,
+                      const struct evkeyval *kv)
+{
+    char msg[160];
+    for (size_t i = 0; names[i]; i++) {
+        if (strcmp(names[i], kv->key) != 0)
+            continue;
+        if (vals[i] != NULL) {
+            snprintf(msg, sizeof msg, "query parameter \"%.64s\" given twice", kv->key);
+            rest_reply_error(c->req, 400, "invalid_field", msg);
+            return false;
+        }
+        vals[i] = cf_arena_strndup(c->env->arena, kv->value, strlen(kv->value));
+        if (vals[i] == NULL) {
+            rest_reply_status(c, CF_ERR_NOMEM);
+            return false;
+        }
+        return true;
+    }
+    snprintf(msg, sizeof msg, "unknown query parameter \"%.64s\"", kv->key);
+    rest_reply_error(c->req, 400, "invalid_field", msg);
+    return false;
+}
+
+bool rest_query(rest_call *c, const char *const *names, const char **out_values)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(c->req);
+    const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+    struct evkeyvalq kvs;
+    struct evkeyval *kv;
+    bool ok = true;
+
+    for (size_t i = 0; names[i]; i++)
+        out_values[i] = NULL;
+    if (q == NULL || q[0] == '\0')
+        return true;
+    TAILQ_INIT(&kvs);
+    if (evhttp_parse_query_str(q, &kvs) != 0) {
+        evhttp_clear_headers(&kvs);
+        rest_reply_error(c->req, 400, "invalid_message", "malformed query string");
+        return false;
+    }
+    TAILQ_FOREACH(kv, &kvs, next) {
+        if (!(ok = query_one(c, names, out_values, kv)))
+            break;
+    }
+    evhttp_clear_headers(&kvs);
+    return ok;
+}
+
+const char *rest_time(cf_arena *a, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char buf[32];
+    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return NULL;
+    return cf_arena_strndup(a, buf, strlen(buf));
+}
