@@ -6,5 +6,7 @@
 int cli_server_main(int argc, char **argv);
 /* `coffre identity ...`: certificate identities on a data directory. */
 int cli_identity_main(int argc, char **argv);
+/* `coffre tenant ...`: tenants on a data directory. */
+int cli_tenant_main(int argc, char **argv);
 
 #endif

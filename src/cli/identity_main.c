@@ -8,6 +8,8 @@
  *   coffre identity add-key  --data DIR [--tenant T] [--role R] --name N
  *   coffre identity list     --data DIR [--tenant T]
  *   coffre identity retire   --data DIR --id ID [--tenant T] [--destroy-keys]
+ *   coffre tenant create     --data DIR --id ID [--name NAME]
+ *   coffre tenant list       --data DIR
  *
  * add-cert pins the certificate's SHA-256 (the vCenter self-signed
  * certificate, or a certificate issued from a CSR), or with --ca-rule
@@ -212,7 +214,52 @@ static int cmd_retire(core_req *req, const struct id_opts *o)
     return 0;
 }
 
+/* `coffre tenant create|list`: tenants, as the operator. */
+static int cmd_tenant(core_req *req, const char *sub, const struct id_opts *o)
+{
+    core_tenant *t = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    cf_status st;
+
+    if (strcmp(sub, "create") == 0) {
+        if (o->id == NULL) {
+            fprintf(stderr, "coffre tenant create: --id ID is required\n");
+            return 2;
+        }
+        st = core_tenant_create(req, o->id, o->name ? o->name : o->id, &t);
+        if (st == CF_OK)
+            printf("%s\t%s\n", t->id, t->name);
+    } else if (strcmp(sub, "list") == 0) {
+        st = core_tenant_list(req, 0, -1, &t, &n, &total);
+        for (size_t i = 0; st == CF_OK && i < n; i++)
+            printf("%s\t%s\n", t[i].id, t[i].name);
+    } else {
+        fprintf(stderr, "usage: coffre tenant create --data DIR --id ID [--name NAME]\n"
+                        "       coffre tenant list   --data DIR\n");
+        return 2;
+    }
+    if (st != CF_OK) {
+        fprintf(stderr, "coffre tenant %s: %s%s%s\n", sub, cf_status_str(st),
+                req->err_msg ? ": " : "", req->err_msg ? req->err_msg : "");
+        return 1;
+    }
+    return 0;
+}
+
+static int admin_main(int argc, char **argv, bool tenants);
+
+int cli_tenant_main(int argc, char **argv)
+{
+    return admin_main(argc, argv, true);
+}
+
 int cli_identity_main(int argc, char **argv)
+{
+    return admin_main(argc, argv, false);
+}
+
+static int admin_main(int argc, char **argv, bool tenants)
 {
     struct id_opts o = {0};
     const char *sub = argc > 1 ? argv[1] : "";
@@ -236,6 +283,8 @@ int cli_identity_main(int argc, char **argv)
     req.arena = cf_arena_new(1 << 16, 0);
     if (req.arena == NULL)
         rc = 1;
+    else if (tenants)
+        rc = cmd_tenant(&req, sub, &o);
     else if (strcmp(sub, "add-cert") == 0)
         rc = cmd_add_cert(&req, &o);
     else if (strcmp(sub, "add-key") == 0)

@@ -13,7 +13,8 @@ static void usage(FILE *f)
             "commands:\n"
             "  server     run the key management server\n"
             "             --data DIR --kmip-listen HOST:PORT --https-listen HOST:PORT\n"
-            "  identity   register, list, retire certificate identities (on a data directory)\n"
+            "  identity   register, list, retire identities (on a data directory)\n"
+            "  tenant     create, list tenants (on a data directory)\n"
             "  version    print the version\n"
             "\n"
             "`coffre server --help` lists every server option.\n");
@@ -29,6 +30,8 @@ int main(int argc, char **argv)
         return cli_server_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "identity") == 0)
         return cli_identity_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "tenant") == 0)
+        return cli_tenant_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("coffre %s\n", CF_VERSION);
         return 0;
