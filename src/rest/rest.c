@@ -76,6 +76,14 @@ void rest_reply_error(struct evhttp_request *req, int status, const char *code, 
                json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
+void rest_reply_error_details(struct evhttp_request *req, int status, const char *code,
+                              const char *msg, json_t *details)
+{
+    reply_json(req, status,
+               json_pack("{s:{s:s,s:s,s:o*}}", "error", "code", code, "message", msg, "details",
+                         details));
+}
+
 /* The one mapping from a core status to an HTTP error. */
 static void reply_status(struct evhttp_request *req, cf_status st, const char *msg)
 {
@@ -101,10 +109,25 @@ static void route_openapi(rest_call *c)
 static const struct rest_route routes[] = {
     {EVHTTP_REQ_GET, "/health", route_health, false},
     {EVHTTP_REQ_GET, "/v1/openapi.json", route_openapi, false},
+    {EVHTTP_REQ_GET, "/v1/me", rest_me, true},
+    {EVHTTP_REQ_POST, "/v1/tenants", rest_tenants_create, true},
+    {EVHTTP_REQ_GET, "/v1/tenants", rest_tenants_list, true},
+    {EVHTTP_REQ_GET, "/v1/tenants/{}", rest_tenants_get, true},
+    {EVHTTP_REQ_PATCH, "/v1/tenants/{}", rest_tenants_update, true},
+    {EVHTTP_REQ_DELETE, "/v1/tenants/{}", rest_tenants_delete, true},
+    {EVHTTP_REQ_POST, "/v1/tenants/{}/identities", rest_identities_create, true},
+    {EVHTTP_REQ_GET, "/v1/tenants/{}/identities", rest_identities_list, true},
+    {EVHTTP_REQ_GET, "/v1/tenants/{}/identities/{}", rest_identities_get, true},
+    {EVHTTP_REQ_PATCH, "/v1/tenants/{}/identities/{}", rest_identities_update, true},
+    {EVHTTP_REQ_DELETE, "/v1/tenants/{}/identities/{}", rest_identities_delete, true},
+    {EVHTTP_REQ_POST, "/v1/tenants/{}/identities/{}/retire", rest_identities_retire, true},
+    {EVHTTP_REQ_POST, "/v1/keys/import", rest_keys_import, true},
     {EVHTTP_REQ_POST, "/v1/keys", rest_keys_create, true},
     {EVHTTP_REQ_GET, "/v1/keys", rest_keys_list, true},
     {EVHTTP_REQ_GET, "/v1/keys/{}", rest_keys_get, true},
+    {EVHTTP_REQ_PATCH, "/v1/keys/{}", rest_keys_update, true},
     {EVHTTP_REQ_DELETE, "/v1/keys/{}", rest_keys_destroy, true},
+    {EVHTTP_REQ_POST, "/v1/keys/{}/deactivate", rest_keys_deactivate, true},
     {EVHTTP_REQ_POST, "/v1/keys/{}/activate", rest_keys_activate, true},
     {EVHTTP_REQ_POST, "/v1/keys/{}/revoke", rest_keys_revoke, true},
     {EVHTTP_REQ_GET, "/v1/keys/{}/material", rest_keys_material, true},

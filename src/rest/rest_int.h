@@ -33,6 +33,9 @@ void rest_reply_raw(struct evhttp_request *req, int status, const char *body, si
 /* Reply with a JSON value (consumed; NULL: out of memory). */
 void rest_reply_json(rest_call *c, int status, json_t *body);
 void rest_reply_error(struct evhttp_request *req, int status, const char *code, const char *msg);
+/* The same with an "details" object in the error (consumed; may be NULL). */
+void rest_reply_error_details(struct evhttp_request *req, int status, const char *code,
+                              const char *msg, json_t *details);
 /* A core failure: util/status.c's HTTP status and code, core's message. */
 void rest_reply_status(rest_call *c, cf_status st);
 
@@ -70,5 +73,24 @@ void rest_keys_activate(rest_call *c);
 void rest_keys_revoke(rest_call *c);
 void rest_keys_destroy(rest_call *c);
 void rest_keys_material(rest_call *c);
+void rest_keys_update(rest_call *c);      /* PATCH /v1/keys/{id}: name, aliases, tags */
+void rest_keys_deactivate(rest_call *c);
+
+/* ------------------------------------------------ rest_keys_import.c */
+void rest_keys_import(rest_call *c);      /* POST /v1/keys/import (raw, PEM, DER) */
+
+/* ------------------------------------------------------ rest_admin.c */
+void rest_me(rest_call *c);
+void rest_tenants_create(rest_call *c);
+void rest_tenants_list(rest_call *c);
+void rest_tenants_get(rest_call *c);
+void rest_tenants_update(rest_call *c);
+void rest_tenants_delete(rest_call *c);
+void rest_identities_create(rest_call *c);
+void rest_identities_list(rest_call *c);
+void rest_identities_get(rest_call *c);
+void rest_identities_update(rest_call *c);
+void rest_identities_delete(rest_call *c);
+void rest_identities_retire(rest_call *c);
 
 #endif

@@ -484,3 +484,14 @@ out:
     cf_secret_free(&key);
     cf_secret_free(&text);
 }
+
+/* ------------------------------------------------ stubs (being written) */
+void rest_keys_update(rest_call *c)
+{
+    rest_reply_error(c->req, 501, "not_implemented", "not implemented yet");
+}
+
+void rest_keys_deactivate(rest_call *c)
+{
+    rest_reply_error(c->req, 501, "not_implemented", "not implemented yet");
+}
