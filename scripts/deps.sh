@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Coffre needs to build, run and test.
 # Idempotent: does nothing (and needs no network) when everything is present.
+# Also the npm validator of docs/openapi.json (tools/openapi, npm ci).
 set -euo pipefail
 
 PKGS=(
@@ -12,8 +13,8 @@ PKGS=(
   libcurl4-openssl-dev
   libpq-dev
   libcmocka-dev
-  python3-pykmip python3-pytest
-  curl ca-certificates
+  python3-pykmip python3-pytest python3-jsonschema
+  curl ca-certificates jq
 )
 
 missing=()
@@ -23,13 +24,29 @@ for p in "${PKGS[@]}"; do
   fi
 done
 
-if [ "${#missing[@]}" -eq 0 ]; then
-  exit 0
+# The OpenAPI document is validated by an npm package (tools/openapi): node
+# and npm from Debian when the machine has no node at all (a node from
+# elsewhere usually brings its own npm, which Debian's npm would conflict with).
+if ! command -v node >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+elif ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
 fi
 
-echo "deps: installing ${missing[*]}" >&2
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ "${#missing[@]}" -ne 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# tools/openapi/node_modules from the pinned package-lock.json, again only
+# when it is missing or older than the lock file.
+OPENAPI_DIR="$(cd "$(dirname "$0")/.." && pwd)/tools/openapi"
+stamp="$OPENAPI_DIR/node_modules/.package-lock.json"
+if [ ! -f "$stamp" ] || [ "$OPENAPI_DIR/package-lock.json" -nt "$stamp" ]; then
+  echo "deps: npm ci in tools/openapi" >&2
+  (cd "$OPENAPI_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

@@ -20,6 +20,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -52,6 +55,9 @@ struct server_opts {
     cf_log_level log_level;
     bool allow_duplicate_names;
     kmip_credential_policy credentials;
+    core_audit_opts audit;     /* --audit-sync, --audit-file */
+    unsigned rotation_check;   /* seconds between rotation passes; 0: no scheduler */
+    bool test_clock;
 };
 
 struct server {
@@ -86,7 +92,19 @@ static void server_usage(FILE *f)
             "                           (default, not checked), verify (when present, the\n"
             "                           password must be an API key of the certificate's\n"
             "                           tenant, which then acts), require (verify, and\n"
-            "                           refuse requests without one)\n");
+            "                           refuse requests without one)\n"
+            "  --audit-sync MODE        audit records: normal (default: durable when the\n"
+            "                           process crashes, fsync'd within a second) or full\n"
+            "                           (every record fsync'd before the answer); see\n"
+            "                           docs/audit.md\n"
+            "  --audit-file PATH        also append every audit record to PATH (JSON lines,\n"
+            "                           mode 0600); a failed write refuses the operation\n"
+            "  --rotation-check SECONDS rotation scheduler: a pass every SECONDS (default\n"
+            "                           60; 0 disables it on this node): rotates the root\n"
+            "                           keys whose rotation policy is due (docs/rotation.md)\n"
+            "  --test-clock             TESTS ONLY: POST /v1/rotation/run may name the\n"
+            "                           time of the pass (\"at\"), to prove policies\n"
+            "                           without waiting for them\n");
 }
 
 static int parse_level(const char *s, cf_log_level *out)
@@ -100,6 +118,19 @@ static int parse_level(const char *s, cf_log_level *out)
     return -1;
 }
 
+/* A decimal count 0..max (digits only). */
+static int parse_seconds(const char *s, unsigned long max, unsigned *out)
+{
+    char *end;
+    unsigned long n;
+    errno = 0;
+    n = strtoul(s, &end, 10);
+    if (errno || *end || end == s || *s == '-' || n > max)
+        return -1;
+    *out = (unsigned)n;
+    return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct server_opts *o)
 {
     static const struct option longopts[] = {
@@ -111,6 +142,10 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         {"log-file", required_argument, NULL, 'f'},
         {"allow-duplicate-names", no_argument, NULL, 'N'},
         {"kmip-credentials", required_argument, NULL, 'C'},
+        {"audit-sync", required_argument, NULL, 'S'},
+        {"audit-file", required_argument, NULL, 'F'},
+        {"rotation-check", required_argument, NULL, 'R'},
+        {"test-clock", no_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -121,6 +156,7 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
     o->kmip_listen = "127.0.0.1:5696";
     o->https_listen = "127.0.0.1:8443";
     o->log_level = CF_LOG_INFO;
+    o->rotation_check = 60;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': o->data = optarg; break;
@@ -128,6 +164,14 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         case 'H': o->https_listen = optarg; break;
         case 'f': o->log_file = optarg; break;
         case 'N': o->allow_duplicate_names = true; break;
+        case 'F': o->audit.file = optarg; break;
+        case 'S':
+            if (strcmp(optarg, "normal") != 0 && strcmp(optarg, "full") != 0) {
+                fprintf(stderr, "coffre server: --audit-sync takes normal|full\n");
+                return -1;
+            }
+            o->audit.sync = optarg[0] == 'f' ? CORE_AUDIT_SYNC_FULL : CORE_AUDIT_SYNC_NORMAL;
+            break;
         case 'C':
             if (strcmp(optarg, "accept") == 0)
                 o->credentials = KMIP_CRED_ACCEPT;
@@ -149,6 +193,13 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
             }
             o->workers = (unsigned)n;
             break;
+        case 'R':
+            if (parse_seconds(optarg, 86400, &o->rotation_check) != 0) {
+                fprintf(stderr, "coffre server: --rotation-check takes 0..86400 seconds\n");
+                return -1;
+            }
+            break;
+        case 'T': o->test_clock = true; break;
         case 'l':
             if (parse_level(optarg, &o->log_level) != 0) {
                 fprintf(stderr, "coffre server: unknown log level '%s'\n", optarg);
@@ -298,7 +349,8 @@ static void on_kmip(void *wstate, const net_peer *peer, const uint8_t *msg, size
 {
     struct worker *w = wstate;
     kmip_env env = {.core = &w->srv->core, .st = w->st, .arena = w->arena,
-                    .credentials = w->srv->opt.credentials};
+                    .credentials = w->srv->opt.credentials, .source = peer->addr,
+                    .cert_sha256 = peer->cert_sha256, .cert_subject = peer->subject};
 
     env.who = identity_from_peer(w, peer);
     kmip_handle(&env, msg, len, out);
@@ -430,8 +482,15 @@ static cf_status server_prepare(struct server *srv)
     srv->core.keyring = srv->keyring;
     srv->core.vendor = "Coffre";
     srv->core.allow_duplicate_names = srv->opt.allow_duplicate_names;
+    srv->core.test_clock = srv->opt.test_clock;
+    if (srv->opt.test_clock)
+        CF_LOGW("--test-clock: POST /v1/rotation/run accepts a time of the operator's choice "
+                "(for tests only, never in production)");
     if (rc == CF_OK)
         rc = bootstrap(srv, st, a);
+    /* The audit keys live in the store, sealed under the keyring. */
+    if (rc == CF_OK)
+        rc = core_audit_open(st, srv->keyring, &srv->opt.audit, &srv->core.audit);
 out:
     cf_arena_free(a);
     store_close(st);
@@ -497,6 +556,106 @@ static cf_status build_trust_bundle(const char *data, char *out_path, size_t out
     return rc;
 }
 
+/* ------------------------------------------------------ rotation scheduler */
+/*
+ * One thread with its own store connection runs core_rotation_run every
+ * --rotation-check seconds (the first pass at start, catching up after a
+ * stop). It sleeps on a condition variable (monotonic clock) so that the
+ * shutdown wakes it at once; a pass in progress finishes first (each key
+ * is one short transaction). Every node runs one: core_rotation_run keeps
+ * a key from being rotated twice for one due date.
+ */
+struct scheduler {
+    struct server *srv;
+    store *st;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    bool running;
+};
+
+static void scheduler_pass(struct scheduler *s)
+{
+    core_rotation_counts n;
+    cf_status rc = core_rotation_run(&s->srv->core, s->st, core_now(), &n);
+    cf_log_write(rc != CF_OK || n.failed ? CF_LOG_WARN : n.rotated ? CF_LOG_INFO : CF_LOG_DEBUG,
+                 __FILE__, __LINE__,
+                 "rotation pass: %lld rotated, %lld skipped, %lld failed%s%s",
+                 (long long)n.rotated, (long long)n.skipped, (long long)n.failed,
+                 rc != CF_OK ? ": " : "", rc != CF_OK ? cf_status_str(rc) : "");
+}
+
+static void *scheduler_main(void *arg)
+{
+    struct scheduler *s = arg;
+    struct timespec until;
+
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop) {
+        pthread_mutex_unlock(&s->mu);
+        scheduler_pass(s);
+        pthread_mutex_lock(&s->mu);
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += s->srv->opt.rotation_check;
+        while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static cf_status scheduler_start(struct scheduler *s, struct server *srv)
+{
+    pthread_condattr_t ca;
+    sigset_t block, old;
+    int rc;
+
+    memset(s, 0, sizeof *s);
+    s->srv = srv;
+    if (srv->opt.rotation_check == 0) {
+        CF_LOGI("rotation scheduler disabled on this node (--rotation-check 0)");
+        return CF_OK;
+    }
+    if (store_open(srv->db_uri, &s->st) != CF_OK)
+        return CF_ERR_STORE;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    /* Signals stay with the main thread's event loop (net_server.c). */
+    sigfillset(&block);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    rc = pthread_create(&s->thread, NULL, scheduler_main, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        CF_LOGE("cannot start the rotation scheduler thread");
+        pthread_cond_destroy(&s->cv);
+        pthread_mutex_destroy(&s->mu);
+        store_close(s->st);
+        return CF_ERR_INTERNAL;
+    }
+    s->running = true;
+    CF_LOGI("rotation scheduler: a pass every %u s", srv->opt.rotation_check);
+    return CF_OK;
+}
+
+static void scheduler_stop(struct scheduler *s)
+{
+    if (!s->running)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    store_close(s->st);
+    s->running = false;
+}
+
 static cf_status server_run(struct server *srv)
 {
     char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX];
@@ -504,6 +663,7 @@ static cf_status server_run(struct server *srv)
     net_handlers h = {.ctx = srv, .worker_init = worker_init, .worker_fini = worker_fini,
                       .kmip = on_kmip, .https = on_https};
     net_server *ns = NULL;
+    struct scheduler sched;
     cf_status rc;
 
     if ((rc = build_trust_bundle(srv->opt.data, ca, sizeof ca)) != CF_OK) {
@@ -525,7 +685,14 @@ static cf_status server_run(struct server *srv)
     CF_LOGI("coffre %s serving KMIP on %s (port %u), HTTPS on %s (port %u), data in %s",
             CF_VERSION, cfg.kmip_listen, net_server_kmip_port(ns), cfg.https_listen,
             net_server_https_port(ns), srv->opt.data);
+    if ((rc = scheduler_start(&sched, srv)) != CF_OK) {
+        net_server_stop(ns);
+        net_server_wait(ns);
+        net_server_free(ns);
+        return rc;
+    }
     rc = net_server_wait(ns);
+    scheduler_stop(&sched);
     net_server_free(ns);
     CF_LOGI("coffre stopped");
     return rc;
@@ -551,6 +718,7 @@ int cli_server_main(int argc, char **argv)
     rc = server_prepare(&srv);
     if (rc == CF_OK)
         rc = server_run(&srv);
+    core_audit_free(srv.core.audit);
     crypto_keyring_free(srv.keyring);
     crypto_mk_free(srv.mk);
     return rc == CF_OK ? 0 : 1;

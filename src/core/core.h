@@ -68,6 +68,13 @@ typedef struct core {
      * every object after its type, so scripts registering two objects
      * without names need it (`coffre server --allow-duplicate-names`). */
     bool allow_duplicate_names;
+    /* Tests only (`coffre server --test-clock`): an operator may run a
+     * rotation pass as of a time it names (core_rotation_run_as), so a test
+     * proves a 14-day policy without waiting 14 days. */
+    bool test_clock;
+    /* The audit trail (core_audit.c); NULL: nothing is recorded (unit
+     * tests, tools working on a data directory). */
+    struct core_audit *audit;
 } core;
 
 /* One request's context. */
@@ -80,6 +87,10 @@ typedef struct core_req {
     const char *err_msg;       /* set on failure: a message safe to show the client */
     bool batch_txn;            /* the caller holds a store transaction (a KMIP batch
                                 * with Undo): writes join it, no begin/commit */
+    struct core_audit_ctx *audit;       /* the record being built (core_audit_begin),
+                                         * NULL: none */
+    struct core_audit_ctx *audit_queue; /* records waiting for the end of a batch
+                                         * transaction (core_audit_flush) */
 } core_req;
 
 typedef struct core_object {
@@ -221,6 +232,13 @@ cf_status core_object_check_usage(core_req *req, const core_object *obj, enum co
 
 /* Activate (1.4 4.19): Pre-Active -> Active, Activation Date = now. */
 cf_status core_activate(core_req *req, const char *uid);
+/* Deactivate (REST; KMIP reaches the same state by Revoke or by a
+ * Deactivation Date): Active -> Deactivated with Deactivation Date = now,
+ * the transition of the Deactivation Date reached (1.4 3.22 item 6).
+ * Authorized as Revoke (CORE_ACT_REVOKE: owner or Manager). CF_ERR_STATE in
+ * any other state (a second Deactivate included), CF_ERR_PERMISSION,
+ * CF_ERR_NOT_FOUND. No Revocation Reason is set. */
+cf_status core_deactivate(core_req *req, const char *uid);
 
 typedef struct core_revocation {
     uint32_t code;           /* KMIP_REVOCATION_REASON_CODE_* */
@@ -756,6 +774,10 @@ cf_status core_identity_create(core_req *req, const core_identity_spec *spec,
                                core_identity_rec **out, cf_secret *out_token);
 cf_status core_identity_get(core_req *req, const char *tenant, const char *id,
                             core_identity_rec **out);
+/* The caller's own record, for any authenticated identity (REST GET
+ * /v1/me): no management right needed, the row of req->who only.
+ * CF_ERR_AUTH when unauthenticated, CF_ERR_NOT_FOUND when the row is gone. */
+cf_status core_identity_self(core_req *req, core_identity_rec **out);
 /* A tenant's identities (tenant NULL for the operator: the operator's
  * own), oldest first, paged. */
 cf_status core_identity_list(core_req *req, const char *tenant, int64_t offset, int64_t limit,
@@ -847,5 +869,371 @@ typedef struct core_bootstrap_in {
  * them (the other finds the mark). *out_done: whether this call did it. */
 cf_status core_bootstrap(store *st, cf_arena *a, int64_t now, const core_bootstrap_in *in,
                          bool *out_done);
+
+/* ====== root keys, versions, envelope encryption (core_envelope.c, issue 6) */
+/*
+ * A root key is a Symmetric Key (AES) with Extractable False whose usage
+ * mask holds Wrap Key or Unwrap Key: its material never leaves Coffre, it
+ * only wraps and unwraps data-encryption keys (DEKs). It has numbered
+ * versions (store_key_version rows): the newest wraps, every version not
+ * destroyed unwraps. Version 1 is the material it was created with; the
+ * object row keeps the newest version's material (KMIP Encrypt/Decrypt use
+ * it) and its number (server-only attribute y-key-version, absent: 1). A
+ * key never rotated nor used to wrap has no version rows; its first wrap
+ * (which reserves encryptions in the row) or its first rotation writes
+ * them (v1 and v2). Destroying the key erases every version's material
+ * (core_versions_destroy, in the destroying transaction). The wrapped form
+ * of a DEK is the self-describing ciphertext of docs/envelope.md (format,
+ * algorithm, key id, version, nonce and tag, all authenticated; AES-GCM
+ * of the root key's size; the tenant and the caller's AAD are bound in as
+ * GCM AAD). Rights: wrap needs
+ * CORE_ACT_WRAP, unwrap CORE_ACT_UNWRAP, rewrap both (core_object_check_use:
+ * role, restriction, state, dates): a Deactivated key unwraps but does not
+ * wrap; Destroyed does neither.
+ */
+#define CORE_ENV_DEK_LEN 32           /* a generated DEK: 256 bits */
+#define CORE_ENV_PLAINTEXT_MAX 4096   /* largest DEK (or secret) wrapped */
+#define CORE_ENV_AAD_MAX 32           /* AAD strings (or map entries) */
+#define CORE_ENV_AAD_STR_MAX 1024     /* bytes per AAD string */
+
+/* Additional authenticated data: a list of strings, or a map (keys[i] ->
+ * values[i]; encoded sorted by key so the order given does not matter). */
+typedef struct core_aad {
+    const char *const *keys;   /* map keys, NULL for a list */
+    const char *const *values; /* the strings */
+    size_t n;
+} core_aad;
+
+typedef struct core_env_out {
+    const uint8_t *ciphertext; /* wrapped form (arena) */
+    size_t ciphertext_len;
+    cf_secret plaintext;       /* unwrap; wrap without plaintext: the generated
+                                * DEK (caller frees with cf_secret_free) */
+    uint32_t version;          /* the key version that wrapped / unwrapped */
+    uint32_t newest;           /* the key's newest version */
+} core_env_out;
+
+/* Wrap plaintext (NULL: generate a CORE_ENV_DEK_LEN-byte DEK, returned in
+ * out->plaintext) under the newest version of root key uid. Each wrap
+ * counts against the version's encryption ceiling (the key's effective
+ * rotation policy's max_encryptions, else 2^32), reserved in blocks
+ * (core_versions.c); when the newest version has reached it, the wrap
+ * rotates the key first (CORE_ROTATE_CEILING, no rotation right asked of
+ * the caller) and wraps under the new version. Errors: CF_ERR_NOT_FOUND,
+ * CF_ERR_PERMISSION, CF_ERR_STATE (not Active), CF_ERR_OBJECT_TYPE (not
+ * a root key), CF_ERR_USAGE_MASK (no Wrap Key use), CF_ERR_INVALID_FIELD
+ * (plaintext not 1..CORE_ENV_PLAINTEXT_MAX bytes, AAD out of limits or a
+ * map key repeated), CF_ERR_CONFLICT (rotations kept racing: retry). */
+cf_status core_env_wrap(core_req *req, const char *uid, const cf_secret *plaintext,
+                        const core_aad *aad, core_env_out *out);
+/* Unwrap a ciphertext of root key uid (the ciphertext names the key and
+ * version: another key's ciphertext is CF_ERR_INVALID_FIELD). Tampering,
+ * wrong AAD or tenant: CF_ERR_CRYPTO. A destroyed version: CF_ERR_DESTROYED. */
+cf_status core_env_unwrap(core_req *req, const char *uid, const uint8_t *ct, size_t ct_len,
+                          const core_aad *aad, core_env_out *out);
+/* Unwrap, then wrap under the newest version; the plaintext never leaves
+ * (out->plaintext stays empty). */
+cf_status core_env_rewrap(core_req *req, const char *uid, const uint8_t *ct, size_t ct_len,
+                          const core_aad *aad, core_env_out *out);
+
+/* Why a rotation happened (recorded with it). */
+typedef enum core_rotate_cause {
+    CORE_ROTATE_MANUAL = 1,    /* REST/CLI rotate */
+    CORE_ROTATE_POLICY = 2,    /* the scheduler: interval elapsed */
+    CORE_ROTATE_CEILING = 3,   /* the scheduler / wrap: encryption ceiling reached */
+    CORE_ROTATE_KMIP_REKEY = 4,/* KMIP ReKey of a root key */
+} core_rotate_cause;
+
+/* A new version of root key uid (fresh material, sealed), newest from now
+ * on; the object's material becomes it (KMIP Encrypt uses the newest), its
+ * Digest follows. One store transaction (joining the caller's when
+ * req->batch_txn): the version rows and the revision-checked object
+ * update. CORE_ACT_REKEY. CF_ERR_OBJECT_TYPE for a key that is not a root
+ * key, CF_ERR_STATE unless Active or Pre-Active; CF_ERR_CONFLICT when
+ * another node rotated it at the same moment (the version row or the
+ * revision check lost; this call does not rotate again): *out_version is
+ * then the newest version, and for the scheduler that is success. */
+cf_status core_key_rotate(core_req *req, const char *uid, core_rotate_cause cause,
+                          uint32_t *out_version);
+/* The same with options (the scheduler's form). expect_version non-zero:
+ * rotate only while the newest version is still that one, else
+ * CF_ERR_CONFLICT with *out_version the newest (another node rotated: two
+ * nodes that saw the same due version create exactly one new version).
+ * edit (may be NULL) runs on the loaded object before the save, in the
+ * same revision-checked update as the new version (the scheduler moves
+ * its next due date there); its failure aborts the rotation. */
+typedef struct core_rotate_opts {
+    uint32_t expect_version;
+    cf_status (*edit)(core_req *req, core_object *obj, void *ctx);
+    void *ctx;
+} core_rotate_opts;
+cf_status core_key_rotate_ex(core_req *req, const char *uid, core_rotate_cause cause,
+                             const core_rotate_opts *opts, uint32_t *out_version);
+
+typedef struct core_key_version {
+    uint32_t version;
+    int64_t created;
+    bool destroyed;
+    int64_t encryptions;       /* reserved so far (an upper bound of the uses) */
+} core_key_version;
+/* Versions of a root key, newest first, paged (CORE_ACT_READ_METADATA). */
+cf_status core_key_versions(core_req *req, const char *uid, int64_t offset, int64_t limit,
+                            core_key_version **out, size_t *out_n, int64_t *out_total);
+bool core_is_root_key(const core_object *obj);
+
+/* ================================= rotation policy (core_rotation.c, issue 6) */
+/*
+ * A policy: rotate every `interval` seconds (>= 1 hour, <= 10 years) and/or
+ * once a version has wrapped `max_encryptions` times (<= 2^32, AES-GCM's
+ * limit for random nonces). Per key (attributes y-rotation-interval,
+ * y-rotation-max-encryptions, and the indexed y-next-rotation date the
+ * scheduler searches), or per tenant as the default of keys without one
+ * (store setting "rotation-policy"). The scheduler runs inside the server
+ * on every node; nodes sharing one database never rotate a key twice for
+ * one due date (the revision-checked update decides, core_key_rotate).
+ */
+typedef struct core_rotation_policy {
+    int64_t interval;          /* seconds; 0: none */
+    int64_t max_encryptions;   /* 0: none */
+} core_rotation_policy;
+
+#define CORE_ROTATION_INTERVAL_MIN 3600                 /* 1 hour */
+#define CORE_ROTATION_INTERVAL_MAX (3650 * 86400)       /* 10 years of 365 days */
+#define CORE_ROTATION_MAX_ENCRYPTIONS ((int64_t)1 << 32) /* 2^32 */
+
+typedef enum core_rotation_source {
+    CORE_ROTATION_NONE = 0,    /* no policy applies */
+    CORE_ROTATION_KEY = 1,     /* the key's own policy (it replaces the default whole) */
+    CORE_ROTATION_TENANT = 2,  /* the tenant default */
+} core_rotation_source;
+
+/* The policy that applies to a key, and its next due date. */
+typedef struct core_rotation_info {
+    core_rotation_policy policy;  /* effective: zero when source is NONE */
+    core_rotation_source source;
+    int64_t next;                 /* y-next-rotation; 0: none scheduled */
+} core_rotation_info;
+
+/* CF_OK when p is a policy one may set: interval 0 or
+ * CORE_ROTATION_INTERVAL_MIN..MAX, max_encryptions 0 or
+ * 1..CORE_ROTATION_MAX_ENCRYPTIONS, not both 0 (CF_ERR_INVALID_FIELD, message set). */
+cf_status core_rotation_policy_check(core_req *req, const core_rotation_policy *p);
+
+/* The policy of root key uid as it applies now (CORE_ACT_READ_METADATA). */
+cf_status core_rotation_policy_get(core_req *req, const char *uid, core_rotation_info *out);
+/* Give root key uid its own policy (CORE_ACT_MODIFY: a Writer may; y-
+ * attributes are written by the server only, so KMIP clients see them but
+ * cannot change them). The next rotation is due `interval` after the
+ * newest version was made (the key's creation when never rotated), so a
+ * key already older than the interval rotates at the next pass.
+ * CF_ERR_OBJECT_TYPE for a key that is not a root key, CF_ERR_STATE unless
+ * Pre-Active or Active. *out (may be NULL): the result. */
+cf_status core_rotation_policy_set(core_req *req, const char *uid, const core_rotation_policy *p,
+                                   core_rotation_info *out);
+/* Remove the key's own policy: the tenant default applies again (if any). */
+cf_status core_rotation_policy_clear(core_req *req, const char *uid, core_rotation_info *out);
+/* The effective policy of a loaded object, no authorization (for the wrap
+ * path's encryption ceiling): its own, else the tenant default. */
+cf_status core_rotation_policy_effective(core_req *req, const core_object *obj,
+                                         core_rotation_info *out);
+
+/* The tenant default (store setting "rotation-policy"): the operator, or a
+ * Manager of that tenant (CORE_ACT_MANAGE_IDENTITIES: the tenant's
+ * administration; others get CF_ERR_PERMISSION or, for another tenant,
+ * CF_ERR_NOT_FOUND). get: *out zero when none. set/clear reschedule the
+ * tenant's root keys that have no policy of their own (y-next-rotation
+ * from the new default, or none), once, paged through the index;
+ * *out_rescheduled (may be NULL) counts the keys whose date changed. Keys
+ * made later are scheduled by the next scheduler pass (core_rotation_run). */
+cf_status core_rotation_tenant_get(core_req *req, const char *tenant, core_rotation_policy *out);
+cf_status core_rotation_tenant_set(core_req *req, const char *tenant,
+                                   const core_rotation_policy *p, int64_t *out_rescheduled);
+cf_status core_rotation_tenant_clear(core_req *req, const char *tenant, int64_t *out_rescheduled);
+
+typedef struct core_rotation_counts {
+    int64_t rotated;  /* keys rotated by this pass */
+    int64_t skipped;  /* due when searched, but another node rotated them first
+                       * (y-next-rotation moved, or a conflict), or no longer Active */
+    int64_t failed;   /* rotation failed: still due, retried at the next pass */
+} core_rotation_counts;
+
+/* One scheduler pass as of `now`, on connection st, as the system identity
+ * "system:scheduler" (a Manager of each tenant, built in memory): for
+ * every tenant, schedule its new root keys under its default policy, then
+ * rotate (core_key_rotate, CORE_ROTATE_POLICY) the Active keys whose
+ * y-next-rotation <= now, found through the attribute index, paged. Each
+ * key is checked and rotated in one store transaction that also moves its
+ * y-next-rotation to the first due + k * interval after now: several
+ * nodes running passes on one database rotate a key once per due date.
+ * Logs one info line per rotation. Errors: store failures of the search
+ * itself (a key that fails counts in out->failed). */
+cf_status core_rotation_run(const core *c, store *st, int64_t now, core_rotation_counts *out);
+/* The same for a caller (REST POST /v1/rotation/run): the operator only;
+ * at (NULL: req->now) only when the server runs with core.test_clock
+ * (CF_ERR_PERMISSION otherwise). Runs on req->st. */
+cf_status core_rotation_run_as(core_req *req, const int64_t *at, core_rotation_counts *out);
+
+/* ============================================ audit (core_audit.c, issue 7) */
+/*
+ * One audit record per operation of every front end (a KMIP batch item, a
+ * REST call, a scheduler or CLI action), refusals and failed
+ * authentications included, written before the front end answers: when it
+ * cannot be written, the answer becomes CF_ERR_AUDIT (fail closed: KMIP
+ * Operation Failed / General Failure "audit unavailable", HTTP 503
+ * audit_unavailable). The operation itself may have been carried out (its
+ * own transaction committed first): the client is told it failed, and
+ * retries; nothing is ever answered without its record.
+ *
+ * A front end calls core_audit_begin before the operation; core notes the
+ * object (core_object_load, creations) and the front end what it knows
+ * (peer certificate, batch item id); core_audit_end writes the record with
+ * the result. Without req->core->audit (unit tests, tools) every call is a
+ * no-op returning CF_OK. src/audit/audit.h defines the record and its
+ * proofs, docs/audit.md the model, durability and the verify command.
+ *
+ * Chains: the caller's tenant; the operator, unauthenticated callers and
+ * the system without a tenant go to the operator chain. The scheduler
+ * names the tenant it acts for (core_audit_chain_tenant) so that a
+ * tenant's trail shows its keys' rotations.
+ */
+typedef struct core_audit core_audit;
+
+typedef enum core_audit_sync {
+    CORE_AUDIT_SYNC_NORMAL = 0, /* durable against a crash of the process; fsync'd
+                                 * within about a second (docs/audit.md) */
+    CORE_AUDIT_SYNC_FULL = 1,   /* every record fsync'd before the answer */
+} core_audit_sync;
+
+typedef struct core_audit_opts {
+    core_audit_sync sync;
+    const char *file;               /* also append JSON lines here (0600), or NULL */
+    int64_t checkpoint_records;     /* sign a checkpoint every N records of a chain
+                                     * (0: 100), */
+    int64_t checkpoint_seconds;     /* or at the first record T seconds after the
+                                     * chain's last checkpoint (0: 60) */
+} core_audit_opts;
+
+/* Load the audit keys from the store's meta (the HMAC key and the Ed25519
+ * signing key sealed under kr, "audit.hmac.1" / "audit.sign.1"; the public
+ * key as PEM in clear, "audit.sign.pub", for offline verification),
+ * creating them on first start (two nodes at once: the second reloads the
+ * first's), and open the mirror file. Errors: CF_ERR_CRYPTO (a key does
+ * not unseal: wrong master key), CF_ERR_IO (the file), store errors. */
+cf_status core_audit_open(store *st, const cf_keyring *kr, const core_audit_opts *o,
+                          core_audit **out);
+void core_audit_free(core_audit *a);
+/* The signing key's public half (PEM, owned by a) and its id (hex). */
+const char *core_audit_public_pem(const core_audit *a);
+const char *core_audit_key_id(const core_audit *a);
+
+typedef enum core_audit_frontend {
+    CORE_AUDIT_KMIP = 0,
+    CORE_AUDIT_REST,
+    CORE_AUDIT_SCHEDULER,     /* identity kind "system" */
+    CORE_AUDIT_CLI,
+} core_audit_frontend;
+
+/* Start the record of one operation (replacing any previous one of req):
+ * operation is the KMIP operation name ("Create") or the REST route's
+ * OpenAPI operationId ("createKey"); source "ip:port" or NULL. A new
+ * request id (UUID) is drawn. CF_ERR_NOMEM only. */
+cf_status core_audit_begin(core_req *req, core_audit_frontend fe, const char *operation,
+                           const char *source);
+/* The peer's certificate (32-byte SHA-256 of its DER, RFC 2253 subject),
+ * recorded for certificate identities and for refused certificates. */
+void core_audit_peer_cert(core_req *req, const uint8_t *sha256, const char *subject);
+/* KMIP Unique Batch Item ID (recorded in hex). */
+void core_audit_batch_item(core_req *req, const uint8_t *id, size_t len);
+/* The object the operation addresses: the first noted wins. core_object_load
+ * and the object creations note theirs; a front end that knows better
+ * (a listing addresses none, a route names its key) calls
+ * core_audit_fix_object first: uid NULL records none. The object's first
+ * Name is recorded as an HMAC. */
+void core_audit_object(core_req *req, const core_object *obj);
+void core_audit_object_id(core_req *req, const char *uid);
+void core_audit_fix_object(core_req *req, const char *uid);
+/* The tenant an operator action addresses (recorded as object.tenant). */
+void core_audit_object_tenant(core_req *req, const char *tenant);
+/* The key version used (root keys, core_envelope.c), 0: none. */
+void core_audit_version(core_req *req, uint32_t version);
+/* Sensitive values, recorded only as HMACs bound to the chain. */
+void core_audit_name(core_req *req, const char *name, size_t len);
+void core_audit_aad(core_req *req, const core_aad *aad);
+/* The chain to record in when the caller has no tenant of its own (the
+ * scheduler acting on a tenant's key). */
+void core_audit_chain_tenant(core_req *req, const char *tenant);
+
+/* Write the record begun by core_audit_begin with result ("ok" or a
+ * util/status.c code) and reason (a client-safe message, NULL when ok),
+ * durably (see core_audit_opts.sync), then clear req->audit. In a batch
+ * transaction (req->batch_txn) the record is queued instead, for
+ * core_audit_flush. CF_ERR_AUDIT when it could not be written (logged);
+ * CF_OK without a record begun or without auditing. */
+cf_status core_audit_end(core_req *req, const char *result, const char *reason);
+/* After a batch transaction committed (rolled_back false) or was rolled
+ * back: write the queued records in order; with rolled_back, records that
+ * said "ok" say "operation_undone" (their effect was rolled back).
+ * CF_ERR_AUDIT when one could not be written. */
+cf_status core_audit_flush(core_req *req, bool rolled_back);
+
+/* One record of an action of the server itself, outside any client request
+ * (the rotation scheduler: operation "rotateKey"): identity kind "system",
+ * front end "scheduler", in tenant's chain (NULL: the operator chain),
+ * object uid (may be NULL) at version (0: none). a: a scratch arena, st:
+ * the caller's store connection (not inside a transaction). CF_ERR_AUDIT
+ * when it could not be written; CF_OK when c has no audit. */
+cf_status core_audit_system(const core *c, store *st, cf_arena *a, const char *tenant,
+                            const char *operation, const char *uid, uint32_t version,
+                            cf_status result, const char *reason);
+
+/* ------------------------------------------------------ reading the trail */
+typedef struct core_audit_query {
+    const char *chain;        /* a tenant id or "_operator"; NULL: the caller's tenant
+                               * (the operator: its own chain) */
+    const char *object;       /* NULL: any; the others likewise */
+    const char *identity;
+    const char *operation;
+    const char *result;
+    const char *name;         /* searched through its HMAC */
+    const core_aad *aad;      /* idem */
+    int64_t from_ms, to_ms;   /* time range, 0: open */
+    int64_t after_seq;        /* paging: records with seq > after_seq */
+    int64_t limit;            /* 1..CORE_AUDIT_PAGE_MAX (export: ..CORE_AUDIT_EXPORT_MAX) */
+} core_audit_query;
+
+#define CORE_AUDIT_PAGE_MAX 1000
+#define CORE_AUDIT_EXPORT_MAX 10000
+
+typedef struct core_audit_page {
+    const char *chain;
+    const char **records;     /* stored JSON texts (arena), ascending seq */
+    size_t n;
+    int64_t next_after_seq;   /* 0: no more */
+} core_audit_page;
+
+/* Records of one chain (CORE_ACT_READ_AUDIT: a tenant's Reader and up its
+ * own tenant, the operator any chain; another tenant is CF_ERR_NOT_FOUND;
+ * identities restricted to some keys are refused). */
+cf_status core_audit_search(core_req *req, const core_audit_query *q, core_audit_page *out);
+
+typedef struct core_audit_export {
+    const char *chain;
+    const char **records;     /* JSON texts, consecutive seqs first_seq..last_seq */
+    size_t n;
+    int64_t first_seq, last_seq;
+    const char **checkpoints; /* stored checkpoints in that range, ascending */
+    size_t n_checkpoints;
+    const char *checkpoint;   /* signed now, for last_seq (NULL when n is 0) */
+    const char *public_key;   /* PEM */
+    int64_t next_after_seq;   /* more records (after_seq of the next export), 0: none */
+} core_audit_export;
+
+/* A verifiable slice of one chain: the records from the first with time >=
+ * from_ms (or seq > after_seq) to the last with time <= to_ms, at most
+ * limit (<= CORE_AUDIT_EXPORT_MAX), with every stored checkpoint among
+ * them and a new checkpoint signing the last one (written to the store).
+ * Same rights as core_audit_search. */
+cf_status core_audit_export_chain(core_req *req, const core_audit_query *q,
+                                  core_audit_export *out);
 
 #endif

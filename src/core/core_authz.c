@@ -54,7 +54,7 @@ static const struct core_authz_rule rules[CORE_ACTION_COUNT] = {
     {CORE_ACT_REVOKE, "revoke", CORE_ROLE_WRITER, OBJ | CORE_AUTHZ_OWNER, "revoke objects", 0},
     {CORE_ACT_DESTROY, "destroy", CORE_ROLE_WRITER, OBJ | CORE_AUTHZ_OWNER, "destroy objects",
      0},
-    {CORE_ACT_READ_AUDIT, "read-audit", CORE_ROLE_MANAGER, CORE_AUTHZ_OPERATOR,
+    {CORE_ACT_READ_AUDIT, "read-audit", CORE_ROLE_READER, CORE_AUTHZ_OPERATOR,
      "read the audit trail", 0},
     {CORE_ACT_MANAGE_IDENTITIES, "manage-identities", CORE_ROLE_MANAGER,
      CORE_AUTHZ_OPERATOR | CORE_AUTHZ_UNRESTRICTED, "manage identities", 0},

@@ -573,6 +573,22 @@ cf_status core_identity_get(core_req *req, const char *tenant, const char *id,
     return core_identity_from_row(req->arena, &row, out);
 }
 
+cf_status core_identity_self(core_req *req, core_identity_rec **out)
+{
+    store_identity row;
+    cf_status st;
+
+    *out = NULL;
+    if (core_authenticated(req->who) != CF_OK || req->who->id == NULL)
+        return core_fail(req, CF_ERR_AUTH, "authentication is required");
+    st = store_identity_get(req->st, req->who->tenant, req->who->id, req->arena, &row);
+    if (st == CF_ERR_NOT_FOUND)
+        return core_fail(req, st, "no such identity");
+    if (st != CF_OK)
+        return st;
+    return core_identity_from_row(req->arena, &row, out);
+}
+
 cf_status core_identity_list(core_req *req, const char *tenant, int64_t offset, int64_t limit,
                              core_identity_rec **out, size_t *out_n, int64_t *out_total)
 {

@@ -39,6 +39,9 @@ cf_status core_object_seal(core_req *req, core_object *obj, const cf_secret *key
 /* The AAD binding sealed material to its row. */
 cf_status core_material_aad(cf_arena *a, const char *tenant, const char *uid,
                             const uint8_t **out, size_t *out_len);
+/* Erase the material of every version of a destroyed root key, in the
+ * caller's transaction (core_versions.c; no-op for other objects). */
+cf_status core_versions_destroy(core_req *req, const core_object *obj);
 /* Set Last Change Date and obj->updated to now. */
 void core_object_touch(core_object *obj, int64_t now);
 

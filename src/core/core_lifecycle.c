@@ -250,6 +250,28 @@ cf_status core_activate(core_req *req, const char *uid)
     return st;
 }
 
+static cf_status do_deactivate(core_req *req, core_object *obj, void *ctx)
+{
+    const core_transition *t = NULL;
+    cf_status st;
+    (void)ctx;
+    /* The row of a Deactivation Date reached: Active only (3.22 item 6).
+     * Setting the date to now is what makes it reached. */
+    if ((st = transition(req, obj, CORE_EV_DEACTIVATION_DATE, "Deactivate", &t)) != CF_OK)
+        return st;
+    obj->state = t->to;
+    return put_date(req, obj, "Deactivation Date", req->now);
+}
+
+cf_status core_deactivate(core_req *req, const char *uid)
+{
+    /* Owner or Manager, as Revoke (1.4 4.20): the CORE_ACT_REVOKE rule. */
+    cf_status st = core_object_edit_as(req, uid, CORE_ACT_REVOKE, do_deactivate, NULL);
+    if (st == CF_OK)
+        CF_LOGI("deactivate %s by %s", uid, req->who->id);
+    return st;
+}
+
 static bool reason_is_compromise(uint32_t code)
 {
     return code == KMIP_REVOCATION_REASON_CODE_KEY_COMPROMISE ||

@@ -185,9 +185,17 @@ cf_status core_objects_save(core_req *req, core_object *const *objs, const bool 
     if (st != CF_OK || (!req->batch_txn && (st = store_begin(req->st)) != CF_OK))
         goto out;
     st = check_names(req, objs, insert, n);
-    for (size_t i = 0; i < n && st == CF_OK; i++)
+    for (size_t i = 0; i < n && st == CF_OK; i++) {
+        if (insert[i])
+            core_audit_object(req, objs[i]); /* a creation records its new object */
         st = insert[i] ? store_object_insert(req->st, &row[i])
                        : store_object_update(req->st, &row[i]);
+        /* A destroyed root key's versions lose their material with it
+         * (core_versions.c), in this transaction. */
+        if (st == CF_OK && !insert[i] && objs[i]->sealed == NULL &&
+            core_state_is_destroyed(objs[i]->state))
+            st = core_versions_destroy(req, objs[i]);
+    }
     if (st == CF_OK && !req->batch_txn)
         st = store_commit(req->st);
     if (st != CF_OK && !req->batch_txn)
@@ -446,6 +454,7 @@ cf_status core_object_load(core_req *req, const char *uid, core_object **out)
     cf_status st;
 
     *out = NULL;
+    core_audit_object_id(req, uid); /* recorded even when not found */
     if (core_authenticated(req->who) != CF_OK)
         return core_fail(req, CF_ERR_AUTH, "authentication is required");
     /* Objects are keyed by tenant: another tenant's are not found, and
@@ -480,6 +489,7 @@ cf_status core_object_load(core_req *req, const char *uid, core_object **out)
     obj->sealed_len = row.material_len;
     obj->key_format = row.key_format;
     core_object_effective_state(obj, req->now); /* dates reached since the last write */
+    core_audit_object(req, obj); /* the record names its object (core_audit.c) */
     *out = obj;
     return CF_OK;
 }

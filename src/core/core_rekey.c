@@ -9,7 +9,8 @@
  * existing key gives its Names to the replacement (Table 173) and gets a
  * Replacement Object Link; the replacement a Replaced Object Link. Old and
  * new objects are written in one transaction, retried on a concurrent
- * change of the old key.
+ * change of the old key. A root key is the exception: its ReKey is a
+ * rotation, a new version under the same Unique Identifier (rekey_root).
  */
 #include "core/core_int.h"
 
@@ -195,11 +196,41 @@ static cf_status rekey_once(core_req *req, const char *uid, const int64_t *offse
     return st;
 }
 
+/*
+ * ReKey of a root key (issue 6): a DELIBERATE DEVIATION from KMIP 1.4
+ * section 4.4, which makes a new object with a new Unique Identifier.
+ * A root key's identity is what applications and wrapped DEKs name, so
+ * ReKey adds a version to the same key (core_key_rotate, the very
+ * operation REST rotation and the rotation policy run) and the response
+ * carries the same Unique Identifier; data wrapped under older versions
+ * still unwraps. The new version is effective at once: an Offset other
+ * than 0 (it would date a new object) and attributes (the key keeps its
+ * own) are refused. Other keys keep KMIP's ReKey. docs/rotation.md.
+ */
+static cf_status rekey_root(core_req *req, const char *uid, const int64_t *offset,
+                            const ttlv_item *attrs, core_object **out)
+{
+    uint32_t version = 0;
+    cf_status st;
+
+    if ((offset != NULL && *offset != 0) || (attrs != NULL && attrs->nchildren > 0))
+        return core_fail(req, CF_ERR_INVALID_FIELD,
+                         "ReKey of a root key adds a version to the same key: an Offset or "
+                         "attributes do not apply");
+    if ((st = core_key_rotate(req, uid, CORE_ROTATE_KMIP_REKEY, &version)) != CF_OK)
+        return st;
+    return core_object_load(req, uid, out);
+}
+
 cf_status core_rekey(core_req *req, const char *uid, const int64_t *offset, const ttlv_item *attrs,
                      core_object **out)
 {
+    core_object *obj;
     cf_status st;
     *out = NULL;
+    if (core_object_load(req, uid, &obj) == CF_OK && core_is_root_key(obj))
+        return rekey_root(req, uid, offset, attrs, out);
+    req->err_msg = NULL; /* a failed load is reported by the ReKey path below */
     if ((st = check_offset_attrs(req, offset, attrs)) != CF_OK)
         return st;
     for (int i = 0; i < REKEY_RETRIES; i++) {

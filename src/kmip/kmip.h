@@ -36,6 +36,10 @@ typedef struct kmip_env {
     cf_arena *arena;           /* reset by the caller after the response is sent */
     const core_identity *who;  /* the authenticated client */
     kmip_credential_policy credentials;
+    /* For the audit record of each batch item (core_audit.c); may be NULL. */
+    const char *source;        /* peer "ip:port" */
+    const uint8_t *cert_sha256;/* the client certificate's SHA-256 (32 bytes) */
+    const char *cert_subject;  /* its subject (RFC 2253) */
 } kmip_env;
 
 /* Protocol versions served, newest first (DiscoverVersions order). */

@@ -219,6 +219,7 @@ static void log_failure(const core_identity *who, const batch_result *r)
 
 /* One response being written. */
 typedef struct batch_ctx {
+    const kmip_env *env;
     const req_header *h;
     cf_buf *out;
     ttlv_writer w;
@@ -227,15 +228,63 @@ typedef struct batch_ctx {
     unsigned done;
 } batch_ctx;
 
-/* Run item `it` and write its answer; its status. */
+/* The KMIP name of an Operation ("Create", "Get Attributes"). */
+static const char *operation_name(cf_arena *a, const ttlv_item *opi)
+{
+    const ttlv_enum_info *e;
+    if (opi == NULL || opi->type != TTLV_ENUMERATION)
+        return "(no Operation)";
+    if ((e = ttlv_enum_lookup("Operation", opi->v.u32)) != NULL)
+        return e->name;
+    return cf_arena_sprintf(a, "Operation 0x%08x", opi->v.u32);
+}
+
+/* Operations about no particular object: their records name none. */
+static bool addresses_an_object(const ttlv_item *opi)
+{
+    static const uint32_t none[] = {KMIP_OPERATION_LOCATE, KMIP_OPERATION_QUERY,
+                                    KMIP_OPERATION_DISCOVER_VERSIONS, KMIP_OPERATION_RNG_RETRIEVE,
+                                    KMIP_OPERATION_RNG_SEED, KMIP_OPERATION_LOG};
+    if (opi == NULL || opi->type != TTLV_ENUMERATION)
+        return false;
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
+        if (opi->v.u32 == none[i])
+            return false;
+    return true;
+}
+
+/* Start the audit record of one batch item (core_audit.c). */
+static cf_status audit_begin_item(const kmip_env *env, kmip_op *op, const ttlv_item *it)
+{
+    const ttlv_item *bid = ttlv_child(it, KMIP_TAG_UNIQUE_BATCH_ITEM_ID);
+    const char *name = operation_name(op->a, ttlv_child(it, KMIP_TAG_OPERATION));
+    cf_status st = core_audit_begin(op->req, CORE_AUDIT_KMIP, name ? name : "(no Operation)",
+                                    env->source);
+    if (st != CF_OK)
+        return st;
+    core_audit_peer_cert(op->req, env->cert_sha256, env->cert_subject);
+    if (bid && bid->type == TTLV_BYTE_STRING)
+        core_audit_batch_item(op->req, bid->v.s.p, bid->v.s.len);
+    if (!addresses_an_object(ttlv_child(it, KMIP_TAG_OPERATION)))
+        core_audit_fix_object(op->req, NULL); /* Locate may load objects it finds */
+    return CF_OK;
+}
+
+/* Run item `it` and write its answer; its status. The item's audit record
+ * is written before its answer is final: when it cannot be, the item
+ * fails with "audit unavailable" (fail closed, core_audit.c). */
 static cf_status answer_item(batch_ctx *b, kmip_op *op, const ttlv_item *it,
                              const core_identity *who)
 {
     size_t item_at = b->out->len;
     batch_result r;
+    cf_status ast = audit_begin_item(b->env, op, it);
 
     cf_buf_reset(&b->payload);
-    run_item(op, it, &r, &b->payload);
+    if (ast == CF_OK)
+        run_item(op, it, &r, &b->payload);
+    else
+        r = (batch_result){.status = ast};
     b->status_at[b->done] = write_item(&b->w, b->h->ver, &r, &b->payload);
     if (b->h->max_response && b->out->len > (size_t)b->h->max_response && r.status == CF_OK) {
         /* Maximum Response Size (1.4 section 6.3): this item's answer does
@@ -244,6 +293,13 @@ static cf_status answer_item(batch_ctx *b, kmip_op *op, const ttlv_item *it,
         b->out->len = item_at;
         r.status = CF_ERR_TOO_LARGE;
         r.message = "the response would exceed the Maximum Response Size";
+        b->status_at[b->done] = write_item(&b->w, b->h->ver, &r, NULL);
+    }
+    if (core_audit_end(op->req, cf_status_str(r.status),
+                       r.message ? r.message : cf_status_info(r.status)->message) != CF_OK) {
+        b->out->len = item_at;
+        r.status = CF_ERR_AUDIT;
+        r.message = "audit unavailable";
         b->status_at[b->done] = write_item(&b->w, b->h->ver, &r, NULL);
     }
     if (r.status != CF_OK)
@@ -268,7 +324,7 @@ static cf_status run_batch(const kmip_env *env, const ttlv_item *msg, const req_
     core_req req = {.core = env->core, .st = env->st, .arena = env->arena, .who = env->who,
                     .now = core_now(), .batch_txn = undo};
     kmip_op op = {.ver = h->ver, .req = &req, .a = env->arena};
-    batch_ctx b = {.h = h, .out = out};
+    batch_ctx b = {.env = env, .h = h, .out = out};
     cf_status st = CF_OK;
     size_t count_at;
 
@@ -292,7 +348,13 @@ static cf_status run_batch(const kmip_env *env, const ttlv_item *msg, const req_
     } else if (undo && (st = store_commit(env->st)) != CF_OK) {
         store_rollback(env->st);
         cf_buf_free(&b.payload);
+        (void)core_audit_flush(&req, true);
         return st; /* nothing was kept: the whole message fails */
+    }
+    /* The records of an Undo batch wait for its end (core_audit_flush). */
+    if (undo && core_audit_flush(&req, st != CF_OK) != CF_OK) {
+        cf_buf_free(&b.payload);
+        return CF_ERR_AUDIT;
     }
     ttlv_w_end(&b.w);
     cf_buf_free(&b.payload);
@@ -341,6 +403,18 @@ static const core_identity *credential_identity(const kmip_env *env, const ttlv_
     return tok;
 }
 
+/* A message refused as a whole (undecodable, bad header) has one record,
+ * "Request Message"; its answer is a failure whatever the audit says. */
+static void audit_message_error(const kmip_env *env, cf_status st, const char *why)
+{
+    core_req req = {.core = env->core, .st = env->st, .arena = env->arena, .who = env->who,
+                    .now = core_now()};
+    if (core_audit_begin(&req, CORE_AUDIT_KMIP, "Request Message", env->source) != CF_OK)
+        return;
+    core_audit_peer_cert(&req, env->cert_sha256, env->cert_subject);
+    (void)core_audit_end(&req, cf_status_str(st), why);
+}
+
 void kmip_handle(const kmip_env *env_in, const uint8_t *msg, size_t len, cf_buf *out)
 {
     kmip_env envc = *env_in;
@@ -357,6 +431,8 @@ void kmip_handle(const kmip_env *env_in, const uint8_t *msg, size_t len, cf_buf 
                 ttlv_err_str(err.code), err.offset);
         write_message_error(out, h.ver, st == CF_ERR_NOMEM ? st : CF_ERR_INVALID_MSG,
                             ttlv_err_str(err.code));
+        audit_message_error(env, st == CF_ERR_NOMEM ? st : CF_ERR_INVALID_MSG,
+                            ttlv_err_str(err.code));
         return;
     }
     st = parse_header(root, &h, &why);
@@ -366,6 +442,7 @@ void kmip_handle(const kmip_env *env_in, const uint8_t *msg, size_t len, cf_buf 
             v = (v >> 8) >= 2 ? KMIP_V(2, 1) : KMIP_V(1, 0);
         CF_LOGI("kmip: refused message from %s: %s", env->who->id, why);
         write_message_error(out, v, st, why);
+        audit_message_error(env, st, why);
         return;
     }
     envc.who = credential_identity(env_in, root);
@@ -375,6 +452,7 @@ void kmip_handle(const kmip_env *env_in, const uint8_t *msg, size_t len, cf_buf 
         out->len = start;
         write_message_error(out, h.ver, st,
                             st == CF_ERR_TOO_LARGE ? "the response would be too large"
+                            : st == CF_ERR_AUDIT   ? "audit unavailable"
                                                    : "the batch could not be committed");
     }
 }

@@ -20,16 +20,36 @@
  *   only GET /health is served; everything else is a JSON 404.
  * - HTTPS handshake failures are logged from the TLS info callback (fatal
  *   alerts); evhttp drops the connection silently otherwise.
+ * - evhttp 2.1 answers what it refuses by itself (a body over
+ *   NET_HTTP_MAX_BODY: 413; a malformed request line or header, headers over
+ *   NET_HTTP_MAX_HEADERS: 400; a method it does not serve: 501) with an HTML
+ *   page from evhttp_send_error, and offers no hook (evhttp_set_errorcb came
+ *   in 2.2; a bufferevent filter cannot tell evhttp when its bytes are on the
+ *   wire, so a closing reply would be lost). This file therefore defines
+ *   evhttp_send_error itself, which the dynamic linker binds libevent's own
+ *   calls to (it calls its exported functions through the PLT; a static
+ *   link fails loudly with a duplicate symbol instead of going back to
+ *   HTML). It runs libevent's function, which writes the whole page into the
+ *   connection's output buffer before returning (the TLS bufferevent sends
+ *   it later, from the event loop) and arranges the close, then replaces
+ *   that page, if the buffer holds exactly it, by a JSON error
+ *   {"error":{"code","message"}} of the same status. The integration test
+ *   test_rest.py::test_http_layer_refusals_are_json proves the binding.
  */
 #include "net/net_int.h"
 
+#include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <openssl/err.h>
 
 #include "util/log.h"
@@ -86,6 +106,121 @@ void net_https_info_cb(const SSL *ssl, int where, int ret)
         net_format_addr((struct sockaddr *)&ss, addr, sizeof addr);
     CF_LOGI("https: TLS handshake failed from %s: %s alert \"%s\"", addr,
             (where & SSL_CB_READ) ? "received" : "sent", SSL_alert_desc_string_long(ret));
+}
+
+/* ------------------------------------------------- evhttp's own refusals */
+
+/* The value of field `name` in a response head (NUL-terminated, the status
+ * line first, "\r\n" line ends); NULL when absent. *out_len: its length. */
+static const char *head_field(const char *head, const char *name, size_t *out_len)
+{
+    size_t n = strlen(name);
+    const char *line = strstr(head, "\r\n");
+
+    while (line != NULL && line[2] != '\r' && line[2] != '\0') {
+        const char *p = line + 2, *end = strstr(p, "\r\n");
+        if (end == NULL)
+            return NULL;
+        if ((size_t)(end - p) > n && strncasecmp(p, name, n) == 0 && p[n] == ':') {
+            for (p += n + 1; p < end && (*p == ' ' || *p == '\t'); p++)
+                ;
+            *out_len = (size_t)(end - p);
+            return p;
+        }
+        line = end;
+    }
+    return NULL;
+}
+
+/* The JSON error (and reason phrase) that stands for evhttp's page. */
+static void https_refusal_json(int status, char *buf, size_t cap, const char **out_reason)
+{
+    const char *code = status >= 500 ? "unavailable" : "invalid_message";
+    char msg[160];
+
+    *out_reason = status >= 500 ? "Server Error" : "Bad Request";
+    snprintf(msg, sizeof msg, "the request was refused (HTTP %d)", status);
+    if (status == 400) {
+        snprintf(msg, sizeof msg, "malformed HTTP request: bad request line or header, or "
+                                  "headers over %u bytes", NET_HTTP_MAX_HEADERS);
+    } else if (status == 413) {
+        code = "limit_exceeded";
+        *out_reason = "Payload Too Large";
+        snprintf(msg, sizeof msg, "the request body is over %u bytes", NET_HTTP_MAX_BODY);
+    } else if (status == 417) {
+        *out_reason = "Expectation Failed";
+        snprintf(msg, sizeof msg, "unsupported Expect header");
+    } else if (status == 501) {
+        code = "not_implemented";
+        *out_reason = "Not Implemented";
+        snprintf(msg, sizeof msg, "this HTTP method is not served");
+    }
+    snprintf(buf, cap, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
+}
+
+/* out holds exactly one HTML error page of evhttp (a head with Content-Type
+ * text/html and the Content-Length it announces): replace it. Anything else
+ * is left alone. */
+static void https_page_to_json(struct evbuffer *out, int status)
+{
+    char head[1024], body[320];
+    size_t len = evbuffer_get_length(out), hlen, n = 0;
+    struct evbuffer_ptr end = evbuffer_search(out, "\r\n\r\n", 4, NULL);
+    const char *v, *reason;
+
+    if (end.pos < 0 || (hlen = (size_t)end.pos + 4) >= sizeof head ||
+        evbuffer_copyout(out, head, hlen) != (ev_ssize_t)hlen)
+        return;
+    head[hlen] = '\0';
+    if (strncmp(head, "HTTP/1.", 7) != 0 || (v = head_field(head, "Content-Type", &n)) == NULL ||
+        n < 9 || strncasecmp(v, "text/html", 9) != 0 ||
+        (v = head_field(head, "Content-Length", &n)) == NULL ||
+        strtoull(v, NULL, 10) != len - hlen)
+        return;
+    https_refusal_json(status, body, sizeof body, &reason);
+    evbuffer_drain(out, len);
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                        "Cache-Control: no-store\r\nConnection: close\r\n"
+                        "Content-Length: %zu\r\n\r\n%s",
+                        status, reason, strlen(body), body);
+}
+
+typedef void (*https_send_error_fn)(struct evhttp_request *, int, const char *);
+static https_send_error_fn https_libevent_send_error;
+static pthread_once_t https_send_error_once = PTHREAD_ONCE_INIT;
+
+static void https_find_send_error(void)
+{
+    /* POSIX allows converting dlsym's object pointer to a function pointer. */
+    void *sym = dlsym(RTLD_NEXT, "evhttp_send_error");
+    memcpy(&https_libevent_send_error, &sym, sizeof sym);
+}
+
+/* Replaces libevent's evhttp_send_error (see the note atop this file). */
+void evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    struct evbuffer *out = bev ? bufferevent_get_output(bev) : NULL;
+    bool fresh = out != NULL && evbuffer_get_length(out) == 0;
+
+    pthread_once(&https_send_error_once, https_find_send_error);
+    if (https_libevent_send_error == NULL) { /* cannot happen with libevent loaded */
+        evhttp_send_reply(req, error, reason, NULL);
+        return;
+    }
+    /* Our reference keeps bev (and out) valid should libevent free the
+     * connection (it does when it cannot allocate the page). */
+    if (bev)
+        bufferevent_incref(bev);
+    https_libevent_send_error(req, error, reason);
+    /* Only a page written into an empty buffer is known to be all of it. */
+    if (fresh)
+        https_page_to_json(out, error);
+    if (bev)
+        bufferevent_decref(bev);
+    CF_LOGI("https: request refused by the HTTP layer (%d)", error);
 }
 
 static struct bufferevent *https_bevcb(struct event_base *base, void *arg)
@@ -177,11 +312,32 @@ static struct net_hconn *https_conn(struct evhttp_request *req)
     return hc;
 }
 
+/* RFC 9110 section 5.5: a field value holds no control character but HTAB
+ * (evhttp keeps them). Such a request is refused whole, before routing. */
+static bool https_headers_clean(struct evhttp_request *req)
+{
+    const struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    const struct evkeyval *h;
+
+    TAILQ_FOREACH(h, in, next) {
+        for (const unsigned char *p = (const unsigned char *)h->value; *p; p++)
+            if ((*p < 0x20 && *p != '\t') || *p == 0x7F)
+                return false;
+    }
+    return true;
+}
+
 static void https_gencb(struct evhttp_request *req, void *arg)
 {
     struct net_worker *w = arg;
     struct net_hconn *hc = https_conn(req);
 
+    if (hc != NULL && !https_headers_clean(req)) {
+        https_reply_json(req, 400, "Bad Request",
+                         "{\"error\":{\"code\":\"invalid_message\",\"message\":"
+                         "\"a header value holds a control character\"}}");
+        return;
+    }
     if (hc == NULL) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
         https_reply_json(req, 400, "Bad Request",

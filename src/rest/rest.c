@@ -36,8 +36,18 @@ struct rest_route {
 
 void rest_reply_raw(struct evhttp_request *req, int status, const char *body, size_t len)
 {
-    struct evbuffer *out = evbuffer_new();
+    static const char audit_refused[] =
+        "{\"error\":{\"code\":\"audit_unavailable\",\"message\":\"audit unavailable: the "
+        "operation's record could not be written\"}}";
+    struct evbuffer *out;
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    /* No reply leaves before its audit record is written (rest_audit.c). */
+    if (!rest_audit_before_reply(req, status)) {
+        status = 503;
+        body = audit_refused;
+        len = sizeof audit_refused - 1;
+    }
+    out = evbuffer_new();
     evhttp_add_header(h, "Content-Type", "application/json");
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
@@ -72,6 +82,7 @@ void rest_reply_json(rest_call *c, int status, json_t *body)
 
 void rest_reply_error(struct evhttp_request *req, int status, const char *code, const char *msg)
 {
+    rest_audit_note_error(req, code, msg);
     reply_json(req, status,
                json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
@@ -79,6 +90,7 @@ void rest_reply_error(struct evhttp_request *req, int status, const char *code, 
 void rest_reply_error_details(struct evhttp_request *req, int status, const char *code,
                               const char *msg, json_t *details)
 {
+    rest_audit_note_error(req, code, msg);
     reply_json(req, status,
                json_pack("{s:{s:s,s:s,s:o*}}", "error", "code", code, "message", msg, "details",
                          details));
@@ -110,6 +122,9 @@ static const struct rest_route routes[] = {
     {EVHTTP_REQ_GET, "/health", route_health, false},
     {EVHTTP_REQ_GET, "/v1/openapi.json", route_openapi, false},
     {EVHTTP_REQ_GET, "/v1/me", rest_me, true},
+    {EVHTTP_REQ_GET, "/v1/audit", rest_audit_list, true},
+    {EVHTTP_REQ_GET, "/v1/audit/export", rest_audit_export, true},
+    {EVHTTP_REQ_GET, "/v1/audit/public-key", rest_audit_public_key, true},
     {EVHTTP_REQ_POST, "/v1/tenants", rest_tenants_create, true},
     {EVHTTP_REQ_GET, "/v1/tenants", rest_tenants_list, true},
     {EVHTTP_REQ_GET, "/v1/tenants/{}", rest_tenants_get, true},
@@ -128,6 +143,19 @@ static const struct rest_route routes[] = {
     {EVHTTP_REQ_PATCH, "/v1/keys/{}", rest_keys_update, true},
     {EVHTTP_REQ_DELETE, "/v1/keys/{}", rest_keys_destroy, true},
     {EVHTTP_REQ_POST, "/v1/keys/{}/deactivate", rest_keys_deactivate, true},
+    {EVHTTP_REQ_POST, "/v1/keys/{}/wrap", rest_env_wrap, true},
+    {EVHTTP_REQ_POST, "/v1/keys/{}/unwrap", rest_env_unwrap, true},
+    {EVHTTP_REQ_POST, "/v1/keys/{}/rewrap", rest_env_rewrap, true},
+    {EVHTTP_REQ_POST, "/v1/keys/{}/batch", rest_env_batch, true},
+    {EVHTTP_REQ_GET, "/v1/keys/{}/versions", rest_env_versions, true},
+    {EVHTTP_REQ_POST, "/v1/keys/{}/rotate", rest_rot_rotate, true},
+    {EVHTTP_REQ_GET, "/v1/keys/{}/rotation-policy", rest_rot_key_policy_get, true},
+    {EVHTTP_REQ_PUT, "/v1/keys/{}/rotation-policy", rest_rot_key_policy_put, true},
+    {EVHTTP_REQ_DELETE, "/v1/keys/{}/rotation-policy", rest_rot_key_policy_delete, true},
+    {EVHTTP_REQ_GET, "/v1/tenants/{}/rotation-policy", rest_rot_tenant_policy_get, true},
+    {EVHTTP_REQ_PUT, "/v1/tenants/{}/rotation-policy", rest_rot_tenant_policy_put, true},
+    {EVHTTP_REQ_DELETE, "/v1/tenants/{}/rotation-policy", rest_rot_tenant_policy_delete, true},
+    {EVHTTP_REQ_POST, "/v1/rotation/run", rest_rot_run, true},
     {EVHTTP_REQ_POST, "/v1/keys/{}/activate", rest_keys_activate, true},
     {EVHTTP_REQ_POST, "/v1/keys/{}/revoke", rest_keys_revoke, true},
     {EVHTTP_REQ_GET, "/v1/keys/{}/material", rest_keys_material, true},
@@ -194,9 +222,13 @@ void rest_handle(const rest_env *env, const net_peer *peer, struct evhttp_reques
         if (!match(&c, routes[i].pattern, path))
             continue;
         if (routes[i].method == m) {
-            if (routes[i].auth && !rest_authenticate(&c))
-                return;
-            routes[i].fn(&c);
+            /* Every authenticated route leaves an audit record, refusals
+             * (a 401 included) too (rest_audit.c). */
+            if (routes[i].auth)
+                rest_audit_begin(&c, method_name(m), routes[i].pattern);
+            if (!routes[i].auth || rest_authenticate(&c))
+                routes[i].fn(&c);
+            rest_audit_finish(&c);
             return;
         }
         size_t used = strlen(allow);

@@ -26,6 +26,10 @@ typedef struct rest_call {
     const char *params[REST_MAX_PARAMS];
     unsigned nparams;
     core_req creq;        /* who, now, arena, store: for core calls */
+    /* The audit record of the call (rest_audit.c): the error replied with. */
+    const char *audit_code;
+    const char *audit_msg;
+    bool audit_done;      /* written: later replies (none expected) pass */
 } rest_call;
 
 /* ------------------------------------------------------------- rest.c */
@@ -64,6 +68,29 @@ bool rest_get_array(rest_call *c, json_t *o, const char *key, json_t **out);
 bool rest_query(rest_call *c, const char *const *names, const char **out_values);
 /* "2026-11-23T06:14:34Z" in the arena (NULL when out of memory). */
 const char *rest_time(cf_arena *a, int64_t t);
+/* Strict RFC 3339 (section 5.6) UTC time: "2026-11-23T06:14:34Z", with
+ * an optional fraction (ignored: whole seconds) and "Z" or "+00:00".
+ * false for anything else (other offsets, out-of-range fields, years
+ * before 1970). Pure: no reply. */
+bool rest_parse_time(const char *s, int64_t *out);
+/* A query count: decimal digits only, min..max (400 invalid_field naming
+ * `what` otherwise). NULL s leaves *out unchanged. false: replied. */
+bool rest_parse_count(rest_call *c, const char *s, const char *what, int64_t min, int64_t max,
+                      int64_t *out);
+
+/* ------------------------------------------------------ rest_audit.c */
+/* rest_handle: begin the record of the call to a route (before
+ * authentication, so refusals are recorded) and forget the call after. */
+void rest_audit_begin(rest_call *c, const char *method, const char *pattern);
+void rest_audit_finish(rest_call *c);
+/* rest.c's reply path: note an error's code and message; then, before a
+ * reply is sent, write the call's record (once). false: it could not be
+ * written, the reply must be 503 audit_unavailable instead (fail closed). */
+void rest_audit_note_error(struct evhttp_request *req, const char *code, const char *msg);
+bool rest_audit_before_reply(struct evhttp_request *req, int status);
+void rest_audit_list(rest_call *c);       /* GET /v1/audit */
+void rest_audit_export(rest_call *c);     /* GET /v1/audit/export */
+void rest_audit_public_key(rest_call *c); /* GET /v1/audit/public-key */
 
 /* ------------------------------------------------------- rest_keys.c */
 void rest_keys_create(rest_call *c);
@@ -79,13 +106,42 @@ void rest_keys_deactivate(rest_call *c);
 /* ------------------------------------------------ rest_keys_import.c */
 void rest_keys_import(rest_call *c);      /* POST /v1/keys/import (raw, PEM, DER) */
 
+/* --------------------------------------------------- rest_envelope.c */
+void rest_env_wrap(rest_call *c);         /* POST /v1/keys/{id}/wrap */
+void rest_env_unwrap(rest_call *c);       /* POST /v1/keys/{id}/unwrap */
+void rest_env_rewrap(rest_call *c);       /* POST /v1/keys/{id}/rewrap */
+void rest_env_batch(rest_call *c);        /* POST /v1/keys/{id}/batch */
+void rest_env_versions(rest_call *c);     /* GET /v1/keys/{id}/versions */
+
+/* --------------------------------------------------- rest_rotation.c */
+void rest_rot_rotate(rest_call *c);       /* POST /v1/keys/{id}/rotate */
+void rest_rot_key_policy_get(rest_call *c);   /* GET|PUT|DELETE /v1/keys/{id}/rotation-policy */
+void rest_rot_key_policy_put(rest_call *c);
+void rest_rot_key_policy_delete(rest_call *c);
+void rest_rot_tenant_policy_get(rest_call *c); /* GET|PUT|DELETE /v1/tenants/{t}/rotation-policy */
+void rest_rot_tenant_policy_put(rest_call *c);
+void rest_rot_tenant_policy_delete(rest_call *c);
+void rest_rot_run(rest_call *c);          /* POST /v1/rotation/run (operator) */
+
 /* ------------------------------------------------------ rest_admin.c */
+/* Shared with rest_identities.c. "reader" | "writer" | "manager". */
+const char *rest_role_name(core_role role);
+bool rest_role_parse(const char *s, core_role *out);
+/* {"actions"?: [rule names], "keys"?: [ids]}; NULL when out of memory. */
+json_t *rest_restriction_json(const core_restriction *r);
+/* ?limit (1..1000, default 100) &offset (0..10^6, default 0); no other
+ * query parameter. false: replied. */
+bool rest_paging(rest_call *c, int64_t *out_limit, int64_t *out_offset);
+/* {name: items, "total", "limit", "offset"} (items consumed; NULL: NULL). */
+json_t *rest_page(const char *name, json_t *items, int64_t total, int64_t limit, int64_t offset);
+void rest_set_location(rest_call *c, const char *path);
 void rest_me(rest_call *c);
 void rest_tenants_create(rest_call *c);
 void rest_tenants_list(rest_call *c);
 void rest_tenants_get(rest_call *c);
 void rest_tenants_update(rest_call *c);
 void rest_tenants_delete(rest_call *c);
+/* -------------------------------------------------- rest_identities.c */
 void rest_identities_create(rest_call *c);
 void rest_identities_list(rest_call *c);
 void rest_identities_get(rest_call *c);

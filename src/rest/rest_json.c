@@ -231,3 +231,81 @@ const char *rest_time(cf_arena *a, int64_t t)
         return NULL;
     return cf_arena_strndup(a, buf, strlen(buf));
 }
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = y / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* n decimal digits at s into *out. */
+static bool digits(const char *s, int n, int64_t *out)
+{
+    int64_t v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+bool rest_parse_time(const char *s, int64_t *out)
+{
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int64_t y, mo, d, h, mi, sec;
+    const char *p;
+
+    /* "YYYY-MM-DDTHH:MM:SS": 19 bytes, separators at fixed places. */
+    if (s == NULL || strnlen(s, 20) < 19 || s[4] != '-' || s[7] != '-' ||
+        (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':' ||
+        !digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
+        !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &sec))
+        return false;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
+        sec > 59)
+        return false;
+    if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+        return false;
+    p = s + 19;
+    if (*p == '.') { /* time-secfrac = "." 1*DIGIT (at most nanoseconds here) */
+        int n = 0;
+        while (p[1 + n] >= '0' && p[1 + n] <= '9' && n < 10)
+            n++;
+        if (n == 0 || n > 9)
+            return false;
+        p += 1 + n;
+    }
+    if (!((p[0] == 'Z' || p[0] == 'z') && p[1] == '\0') && strcmp(p, "+00:00") != 0)
+        return false;
+    *out = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + sec;
+    return true;
+}
+
+bool rest_parse_count(rest_call *c, const char *s, const char *what, int64_t min, int64_t max,
+                      int64_t *out)
+{
+    int64_t v = 0;
+    size_t i;
+    char msg[128];
+
+    if (s == NULL)
+        return true;
+    for (i = 0; s[i] >= '0' && s[i] <= '9' && i < 8; i++)
+        v = v * 10 + (s[i] - '0');
+    if (i == 0 || s[i] != '\0' || v < min || v > max) {
+        snprintf(msg, sizeof msg, "query parameter \"%s\" must be an integer %lld..%lld", what,
+                 (long long)min, (long long)max);
+        rest_reply_error(c->req, 400, "invalid_field", msg);
+        return false;
+    }
+    *out = v;
+    return true;
+}

@@ -185,3 +185,113 @@ cf_status store_auth_by_ca(store *s, const uint8_t ca_sha256[32], const char *su
         return CF_ERR_NOT_FOUND;
     return s->ops->auth_by_ca(s, ca_sha256, subject, a, out);
 }
+
+/* ------------------------------------------- key versions, settings */
+
+static bool version_ok(const store_key_version *v)
+{
+    return v != NULL && v->tenant != NULL && v->uid != NULL && v->version >= 1 &&
+           v->revision >= 1 && v->uses_reserved >= 0;
+}
+
+cf_status store_version_insert(store *s, const store_key_version *v)
+{
+    if (!version_ok(v))
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->version_insert(s, v);
+}
+
+cf_status store_version_get(store *s, const char *tenant, const char *uid, uint32_t version,
+                            cf_arena *a, store_key_version *out)
+{
+    memset(out, 0, sizeof *out);
+    if (tenant == NULL || uid == NULL || version == 0)
+        return CF_ERR_NOT_FOUND;
+    return s->ops->version_get(s, tenant, uid, version, a, out);
+}
+
+cf_status store_version_update(store *s, const store_key_version *v)
+{
+    if (!version_ok(v) || v->revision < 2)
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->version_update(s, v);
+}
+
+cf_status store_version_list(store *s, const char *tenant, const char *uid, int64_t offset,
+                             int64_t limit, cf_arena *a, store_key_version **out,
+                             size_t *out_n, int64_t *out_total)
+{
+    *out = NULL;
+    *out_n = 0;
+    *out_total = 0;
+    if (tenant == NULL || uid == NULL || offset < 0)
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->version_list(s, tenant, uid, offset, limit, a, out, out_n, out_total);
+}
+
+cf_status store_setting_get(store *s, const char *tenant, const char *key, cf_arena *a,
+                            const uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (tenant == NULL || key == NULL)
+        return CF_ERR_NOT_FOUND;
+    return s->ops->setting_get(s, tenant, key, a, out, out_len);
+}
+
+cf_status store_setting_put(store *s, const char *tenant, const char *key, const uint8_t *val,
+                            size_t len)
+{
+    if (tenant == NULL || key == NULL)
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->setting_put(s, tenant, key, val, len);
+}
+
+/* ---------------------------------------------------------------- audit */
+
+cf_status store_audit_append(store *s, const char *chain, bool durable,
+                             store_audit_build_fn build, void *ctx)
+{
+    if (chain == NULL || build == NULL)
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->audit_append(s, chain, durable, build, ctx);
+}
+
+cf_status store_audit_query(store *s, const store_audit_filter *f, cf_arena *a,
+                            store_audit_row **out, size_t *out_n)
+{
+    *out = NULL;
+    *out_n = 0;
+    if (f == NULL || f->chain == NULL || f->limit < 1 || f->after_seq < 0 || f->to_seq < 0)
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->audit_query(s, f, a, out, out_n);
+}
+
+cf_status store_audit_head_get(store *s, const char *chain, cf_arena *a, store_audit_head *out)
+{
+    memset(out, 0, sizeof *out);
+    if (chain == NULL)
+        return CF_ERR_NOT_FOUND;
+    return s->ops->audit_head(s, chain, a, out);
+}
+
+cf_status store_audit_chains(store *s, const char *after, int64_t limit, cf_arena *a,
+                             store_audit_head **out, size_t *out_n)
+{
+    *out = NULL;
+    *out_n = 0;
+    if (limit < 1)
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->audit_chains(s, after, limit, a, out, out_n);
+}
+
+cf_status store_audit_checkpoints(store *s, const char *chain, int64_t from_seq, int64_t to_seq,
+                                  int64_t limit, cf_arena *a, store_audit_checkpoint **out,
+                                  size_t *out_n)
+{
+    *out = NULL;
+    *out_n = 0;
+    if (chain == NULL || limit < 1 || from_seq < 0 || to_seq < 0)
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->audit_checkpoints(s, chain, from_seq, to_seq, limit, a, out, out_n);
+}

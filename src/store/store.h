@@ -244,4 +244,139 @@ cf_status store_meta_get(store *s, const char *key, cf_arena *a, const uint8_t *
 /* Insert if absent; CF_ERR_EXISTS if another writer got there first. */
 cf_status store_meta_insert(store *s, const char *key, const uint8_t *val, size_t len);
 
+/* ------------------------------------------- key versions (root keys) */
+/*
+ * A root key (core_envelope.c) has numbered versions, one row each, keyed
+ * by (tenant, uid, version): the object row keeps the attributes and the
+ * newest version's material; every version's material stays here until
+ * that version is destroyed. Versions are never renumbered; inserting a
+ * version that exists is CF_ERR_EXISTS (two nodes rotating at once: one
+ * wins). Deleting the object row (or the tenant) deletes its versions.
+ */
+typedef struct store_key_version {
+    const char *tenant;
+    const char *uid;          /* the object */
+    uint32_t version;         /* 1, 2, ... */
+    int64_t created;
+    bool destroyed;           /* material erased (material NULL) */
+    const uint8_t *material;  /* sealed, opaque; NULL when destroyed or not read */
+    size_t material_len;
+    int64_t uses_reserved;    /* encryptions handed out under this version
+                               * (the per-version ceiling, reserved in blocks) */
+    int64_t revision;         /* starts at 1, +1 on every update */
+} store_key_version;
+
+cf_status store_version_insert(store *s, const store_key_version *v);
+/* CF_ERR_NOT_FOUND when absent. With material (sealed) in the arena. */
+cf_status store_version_get(store *s, const char *tenant, const char *uid, uint32_t version,
+                            cf_arena *a, store_key_version *out);
+/* Rewrite destroyed, material and uses_reserved if the row's revision is
+ * still v->revision - 1; CF_ERR_CONFLICT otherwise. */
+cf_status store_version_update(store *s, const store_key_version *v);
+/* An object's versions, newest first, without their material, paged
+ * (limit < 0: all); *out_total counts them all. */
+cf_status store_version_list(store *s, const char *tenant, const char *uid, int64_t offset,
+                             int64_t limit, cf_arena *a, store_key_version **out,
+                             size_t *out_n, int64_t *out_total);
+
+/* ------------------------------------------------- per-tenant settings */
+/* Small per-tenant values the core encodes (a default rotation policy,
+ * ...), keyed by (tenant, key). CF_ERR_NOT_FOUND when absent. */
+cf_status store_setting_get(store *s, const char *tenant, const char *key, cf_arena *a,
+                            const uint8_t **out, size_t *out_len);
+/* Insert or replace; val NULL deletes the setting (absent: CF_OK). */
+cf_status store_setting_put(store *s, const char *tenant, const char *key, const uint8_t *val,
+                            size_t len);
+
+/* ---------------------------------------------------------------- audit */
+/*
+ * The audit trail (core_audit.c builds the records, src/audit/ their form):
+ * append-only rows, one hash chain per tenant plus the operator's, each
+ * chain with a head row (its last seq and hash, its last checkpoint) and
+ * signed checkpoints. The store never reads a record's JSON: it keeps a
+ * few columns to search on. Rows are never updated or deleted by Coffre;
+ * deleting a tenant keeps its audit.
+ */
+typedef struct store_audit_row {
+    const char *chain;        /* tenant id, or the operator chain */
+    int64_t seq;              /* 1, 2, ... without gaps */
+    int64_t time_ms;
+    const char *identity;     /* identity id, or NULL */
+    const char *operation;
+    const char *object;       /* object id, or NULL */
+    const char *result;       /* "ok" or a status code */
+    const char *hmac_name;    /* hex, or NULL */
+    const char *hmac_aad;     /* hex, or NULL */
+    const char *hash;         /* hex */
+    const char *json;         /* the record as stored (hash included) */
+    size_t json_len;
+} store_audit_row;
+
+typedef struct store_audit_head {
+    const char *chain;
+    int64_t seq;              /* 0: no record yet */
+    const char *hash;         /* of record seq; 64 zeros when none */
+    int64_t cp_seq;           /* seq of the chain's latest checkpoint, 0: none */
+    int64_t cp_time_ms;
+} store_audit_head;
+
+typedef struct store_audit_checkpoint {
+    const char *chain;
+    int64_t seq;
+    int64_t time_ms;
+    const char *json;         /* signed checkpoint (src/audit/audit.h) */
+    size_t json_len;
+} store_audit_checkpoint;
+
+/* Called inside the append transaction with the chain's head, which no
+ * other writer can move until commit. Fill *row (row->json NULL: no record;
+ * else row->seq must be head->seq + 1) and/or *cp (cp->json NULL: none).
+ * Pointers must stay valid until store_audit_append returns. Any status
+ * but CF_OK rolls back and is returned. */
+typedef cf_status (*store_audit_build_fn)(void *ctx, const store_audit_head *head,
+                                          store_audit_row *row, store_audit_checkpoint *cp);
+
+/* One append in its own write transaction (not inside store_begin): read
+ * the chain's head, call build, insert the record and/or checkpoint,
+ * advance the head, commit. durable: fsync'd before returning (SQLite
+ * synchronous=FULL). Otherwise durable against a crash of the process,
+ * not of the machine (synchronous=NORMAL in WAL mode: the WAL frames are
+ * in the OS cache; the next durable commit of the database fsyncs them),
+ * and at least one append per second is made durable. SQLite serialises
+ * writers with BEGIN IMMEDIATE; PostgreSQL will lock the head row (SELECT
+ * ... FOR UPDATE) for the same effect. */
+cf_status store_audit_append(store *s, const char *chain, bool durable,
+                             store_audit_build_fn build, void *ctx);
+
+typedef struct store_audit_filter {
+    const char *chain;        /* required */
+    int64_t after_seq;        /* seq > after_seq */
+    int64_t to_seq;           /* seq <= to_seq; 0: no bound */
+    int64_t from_ms, to_ms;   /* from_ms <= time <= to_ms; 0: no bound */
+    const char *object;       /* NULL: any; the others likewise */
+    const char *identity;
+    const char *operation;
+    const char *result;
+    const char *hmac_name;
+    const char *hmac_aad;
+    int64_t limit;            /* most rows, >= 1 */
+} store_audit_filter;
+
+/* Records matching every condition of f by ascending seq, in the arena
+ * (row strings and JSON NUL-terminated). CF_ERR_INVALID_FIELD for a
+ * filter without chain or limit. */
+cf_status store_audit_query(store *s, const store_audit_filter *f, cf_arena *a,
+                            store_audit_row **out, size_t *out_n);
+/* The head of a chain; CF_ERR_NOT_FOUND when it has no record. */
+cf_status store_audit_head_get(store *s, const char *chain, cf_arena *a, store_audit_head *out);
+/* Heads of the chains named after `after` (NULL: from the first), by
+ * name, at most limit. */
+cf_status store_audit_chains(store *s, const char *after, int64_t limit, cf_arena *a,
+                             store_audit_head **out, size_t *out_n);
+/* Checkpoints of chain with from_seq <= seq <= to_seq (to_seq 0: no
+ * bound), ascending, at most limit. */
+cf_status store_audit_checkpoints(store *s, const char *chain, int64_t from_seq, int64_t to_seq,
+                                  int64_t limit, cf_arena *a, store_audit_checkpoint **out,
+                                  size_t *out_n);
+
 #endif

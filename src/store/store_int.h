@@ -40,6 +40,29 @@ struct store_ops {
     cf_status (*auth_by_cert)(store *s, const uint8_t *sha256, cf_arena *a, store_identity *out);
     cf_status (*auth_by_ca)(store *s, const uint8_t *ca_sha256, const char *subject, cf_arena *a,
                             store_identity *out);
+    /* versions of root keys, per-tenant settings */
+    cf_status (*version_insert)(store *s, const store_key_version *v);
+    cf_status (*version_get)(store *s, const char *tenant, const char *uid, uint32_t version,
+                             cf_arena *a, store_key_version *out);
+    cf_status (*version_update)(store *s, const store_key_version *v);
+    cf_status (*version_list)(store *s, const char *tenant, const char *uid, int64_t offset,
+                              int64_t limit, cf_arena *a, store_key_version **out,
+                              size_t *out_n, int64_t *out_total);
+    cf_status (*setting_get)(store *s, const char *tenant, const char *key, cf_arena *a,
+                             const uint8_t **out, size_t *out_len);
+    cf_status (*setting_put)(store *s, const char *tenant, const char *key, const uint8_t *val,
+                             size_t len);
+    /* audit trail */
+    cf_status (*audit_append)(store *s, const char *chain, bool durable,
+                              store_audit_build_fn build, void *ctx);
+    cf_status (*audit_query)(store *s, const store_audit_filter *f, cf_arena *a,
+                             store_audit_row **out, size_t *out_n);
+    cf_status (*audit_head)(store *s, const char *chain, cf_arena *a, store_audit_head *out);
+    cf_status (*audit_chains)(store *s, const char *after, int64_t limit, cf_arena *a,
+                              store_audit_head **out, size_t *out_n);
+    cf_status (*audit_checkpoints)(store *s, const char *chain, int64_t from_seq,
+                                   int64_t to_seq, int64_t limit, cf_arena *a,
+                                   store_audit_checkpoint **out, size_t *out_n);
 };
 
 /* Every back end's handle starts with this header. */

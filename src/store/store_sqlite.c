@@ -14,7 +14,9 @@
  * bump (every connection opening the database runs this under BEGIN
  * IMMEDIATE, so exactly one of them migrates). Version 3 added tenants and
  * identities (store_sqlite_ident.c); a version 2 database gains the tables
- * and a tenant row for every tenant its objects name.
+ * and a tenant row for every tenant its objects name. Version 4 added the
+ * versions of root keys and per-tenant settings (store_sqlite_versions.c),
+ * version 5 the audit trail (store_sqlite_audit.c).
  *
  * Search: object_index holds one row per searchable attribute value (the
  * core derives them: store.h), keyed by the object's rowid and rewritten in
@@ -32,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 5
 
 static const char *const meta_sql =
     "CREATE TABLE IF NOT EXISTS meta("
@@ -72,7 +74,9 @@ static const char *const schema_sql =
     "  WHERE tval IS NOT NULL;"
     "CREATE INDEX object_index_int ON object_index(tenant, name, ival, oid)"
     "  WHERE ival IS NOT NULL;"
-    STORE_SQ_IDENT_SCHEMA;
+    STORE_SQ_IDENT_SCHEMA
+    STORE_SQ_VER_SCHEMA
+    STORE_SQ_AUDIT_SCHEMA;
 
 /* Upgrade steps: `sql` brings a database at version `from` to from + 1.
  * Version 1 (object_names) cannot be upgraded here: the attribute index is
@@ -86,6 +90,11 @@ static const struct migration {
     {2, STORE_SQ_IDENT_SCHEMA
         "INSERT INTO tenants(id, name, created, state)"
         "  SELECT DISTINCT tenant, tenant, CAST(strftime('%s', 'now') AS INTEGER), 1 FROM objects;"},
+    /* 3 -> 4: versions of root keys and per-tenant settings; existing keys
+     * have no version rows (their object material is version 1). */
+    {3, STORE_SQ_VER_SCHEMA},
+    /* 4 -> 5: the audit trail (store_sqlite_audit.c). */
+    {4, STORE_SQ_AUDIT_SCHEMA},
 };
 
 enum stmt_id {
@@ -388,6 +397,8 @@ static cf_status sq_object_delete(store *base, const char *tenant, const char *u
      * but the order must not depend on the foreign_keys pragma). */
     if ((st = sq_exec_uid(s, ST_INDEX_DELETE_UID, tenant, uid)) != CF_OK)
         return st;
+    if ((st = store_sq_versions_delete_object(s, tenant, uid)) != CF_OK)
+        return st;
     if ((st = sq_exec_uid(s, ST_DELETE, tenant, uid)) != CF_OK)
         return st;
     return sqlite3_changes(s->db) == 1 ? CF_OK : CF_ERR_NOT_FOUND;
@@ -544,8 +555,19 @@ static void sq_close(store *base)
         sqlite3_finalize(s->stmt[i]);
     for (int i = 0; i < STORE_SQ_IDENT_STMTS; i++)
         sqlite3_finalize(s->ident[i]);
+    for (int i = 0; i < STORE_SQ_VER_STMTS; i++)
+        sqlite3_finalize(s->ver[i]);
+    for (int i = 0; i < STORE_SQ_AUDIT_STMTS; i++)
+        sqlite3_finalize(s->audit[i]);
     sqlite3_close(s->db);
     free(s);
+}
+
+/* A tenant goes with its key versions and settings (same transaction). */
+static cf_status sq_tenant_delete(store *base, const char *id)
+{
+    cf_status st = store_sq_versions_delete_tenant(sq(base), id);
+    return st == CF_OK ? store_sq_tenant_delete(base, id) : st;
 }
 
 static const struct store_ops sqlite_ops = {
@@ -566,7 +588,7 @@ static const struct store_ops sqlite_ops = {
     .tenant_update = store_sq_tenant_update,
     .tenant_get = store_sq_tenant_get,
     .tenant_list = store_sq_tenant_list,
-    .tenant_delete = store_sq_tenant_delete,
+    .tenant_delete = sq_tenant_delete,
     .identity_insert = store_sq_identity_insert,
     .identity_update = store_sq_identity_update,
     .identity_get = store_sq_identity_get,
@@ -575,6 +597,17 @@ static const struct store_ops sqlite_ops = {
     .auth_by_id = store_sq_auth_by_id,
     .auth_by_cert = store_sq_auth_by_cert,
     .auth_by_ca = store_sq_auth_by_ca,
+    .version_insert = store_sq_version_insert,
+    .version_get = store_sq_version_get,
+    .version_update = store_sq_version_update,
+    .version_list = store_sq_version_list,
+    .setting_get = store_sq_setting_get,
+    .setting_put = store_sq_setting_put,
+    .audit_append = store_sq_audit_append,
+    .audit_query = store_sq_audit_query,
+    .audit_head = store_sq_audit_head,
+    .audit_chains = store_sq_audit_chains,
+    .audit_checkpoints = store_sq_audit_checkpoints,
 };
 
 /* WAL mode. Switching a new database to WAL needs it to itself, and

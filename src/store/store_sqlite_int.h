@@ -16,14 +16,19 @@
 #include "store/store_int.h"
 #include "util/log.h"
 
-/* Prepared statements of store_sqlite_ident.c. */
+/* Prepared statements of store_sqlite_ident.c and store_sqlite_versions.c. */
 #define STORE_SQ_IDENT_STMTS 24
+#define STORE_SQ_VER_STMTS 12
+/* Prepared statements of store_sqlite_audit.c. */
+#define STORE_SQ_AUDIT_STMTS 8
 
 struct store_sqlite {
     struct store base;
     sqlite3 *db;
     int in_tx;
     sqlite3_stmt *ident[STORE_SQ_IDENT_STMTS];
+    sqlite3_stmt *ver[STORE_SQ_VER_STMTS];
+    sqlite3_stmt *audit[STORE_SQ_AUDIT_STMTS];
     sqlite3_stmt *stmt[];      /* store_sqlite.c's statements */
 };
 
@@ -66,6 +71,99 @@ struct store_sqlite {
     "  WHERE cert_sha256 IS NOT NULL;"                                                            \
     "CREATE UNIQUE INDEX identities_ca ON identities(ca_sha256, any_subject, subject)"            \
     "  WHERE ca_sha256 IS NOT NULL;"
+
+/*
+ * Schema version 4: versions of root keys and per-tenant settings
+ * (store_sqlite_versions.c). A version row is keyed (tenant, uid, version)
+ * like its object (no foreign key: objects are keyed by rowid; the object
+ * and tenant delete paths remove the rows explicitly). material is NULL
+ * once the version is destroyed.
+ */
+#define STORE_SQ_VER_SCHEMA                                                                       \
+    "CREATE TABLE key_versions("                                                                  \
+    "  tenant TEXT NOT NULL,"                                                                     \
+    "  uid TEXT NOT NULL,"                                                                        \
+    "  version INTEGER NOT NULL,"                                                                 \
+    "  created INTEGER NOT NULL,"                                                                 \
+    "  destroyed INTEGER NOT NULL,"                                                               \
+    "  material BLOB,"                                                                            \
+    "  uses_reserved INTEGER NOT NULL,"                                                           \
+    "  revision INTEGER NOT NULL,"                                                                \
+    "  PRIMARY KEY(tenant, uid, version)) WITHOUT ROWID;"                                         \
+    "CREATE TABLE tenant_settings("                                                               \
+    "  tenant TEXT NOT NULL,"                                                                     \
+    "  k TEXT NOT NULL,"                                                                          \
+    "  v BLOB NOT NULL,"                                                                          \
+    "  PRIMARY KEY(tenant, k)) WITHOUT ROWID;"
+
+/* store_sqlite_versions.c: the store_ops entries for versions and settings,
+ * and the rows the object and tenant delete paths remove with them. */
+cf_status store_sq_version_insert(store *s, const store_key_version *v);
+cf_status store_sq_version_get(store *s, const char *tenant, const char *uid, uint32_t version,
+                               cf_arena *a, store_key_version *out);
+cf_status store_sq_version_update(store *s, const store_key_version *v);
+cf_status store_sq_version_list(store *s, const char *tenant, const char *uid, int64_t offset,
+                                int64_t limit, cf_arena *a, store_key_version **out,
+                                size_t *out_n, int64_t *out_total);
+cf_status store_sq_setting_get(store *s, const char *tenant, const char *key, cf_arena *a,
+                               const uint8_t **out, size_t *out_len);
+cf_status store_sq_setting_put(store *s, const char *tenant, const char *key,
+                               const uint8_t *val, size_t len);
+cf_status store_sq_versions_delete_object(struct store_sqlite *s, const char *tenant,
+                                          const char *uid);
+cf_status store_sq_versions_delete_tenant(struct store_sqlite *s, const char *tenant);
+
+/*
+ * Schema version 5: the audit trail (store_sqlite_audit.c). Records are
+ * keyed (chain, seq) and never updated; time is in milliseconds. No
+ * foreign key to tenants: deleting a tenant keeps its audit. A chain's
+ * head row holds its last seq and hash (read and advanced in each append
+ * transaction) and its latest checkpoint.
+ */
+#define STORE_SQ_AUDIT_SCHEMA                                                                     \
+    "CREATE TABLE IF NOT EXISTS audit_records("                                                                 \
+    "  chain TEXT NOT NULL,"                                                                      \
+    "  seq INTEGER NOT NULL,"                                                                     \
+    "  time INTEGER NOT NULL,"                                                                    \
+    "  identity TEXT,"                                                                            \
+    "  operation TEXT NOT NULL,"                                                                  \
+    "  object TEXT,"                                                                              \
+    "  result TEXT NOT NULL,"                                                                     \
+    "  hmac_name TEXT,"                                                                           \
+    "  hmac_aad TEXT,"                                                                            \
+    "  hash TEXT NOT NULL,"                                                                       \
+    "  record TEXT NOT NULL,"                                                                     \
+    "  PRIMARY KEY(chain, seq));"                                                                 \
+    "CREATE INDEX IF NOT EXISTS audit_records_time ON audit_records(chain, time);"                              \
+    "CREATE INDEX IF NOT EXISTS audit_records_object ON audit_records(chain, object) WHERE object IS NOT NULL;" \
+    "CREATE INDEX IF NOT EXISTS audit_records_identity ON audit_records(chain, identity)"                       \
+    "  WHERE identity IS NOT NULL;"                                                               \
+    "CREATE INDEX IF NOT EXISTS audit_records_name ON audit_records(chain, hmac_name)"                          \
+    "  WHERE hmac_name IS NOT NULL;"                                                              \
+    "CREATE TABLE IF NOT EXISTS audit_heads("                                                                   \
+    "  chain TEXT PRIMARY KEY NOT NULL,"                                                          \
+    "  seq INTEGER NOT NULL,"                                                                     \
+    "  hash TEXT NOT NULL,"                                                                       \
+    "  cp_seq INTEGER NOT NULL,"                                                                  \
+    "  cp_time INTEGER NOT NULL) WITHOUT ROWID;"                                                  \
+    "CREATE TABLE IF NOT EXISTS audit_checkpoints("                                                             \
+    "  chain TEXT NOT NULL,"                                                                      \
+    "  seq INTEGER NOT NULL,"                                                                     \
+    "  time INTEGER NOT NULL,"                                                                    \
+    "  checkpoint TEXT NOT NULL,"                                                                 \
+    "  PRIMARY KEY(chain, seq));"
+
+/* store_sqlite_audit.c: the store_ops entries for the audit trail. */
+cf_status store_sq_audit_append(store *s, const char *chain, bool durable,
+                                store_audit_build_fn build, void *ctx);
+cf_status store_sq_audit_query(store *s, const store_audit_filter *f, cf_arena *a,
+                               store_audit_row **out, size_t *out_n);
+cf_status store_sq_audit_head(store *s, const char *chain, cf_arena *a, store_audit_head *out);
+cf_status store_sq_audit_chains(store *s, const char *after, int64_t limit, cf_arena *a,
+                                store_audit_head **out, size_t *out_n);
+cf_status store_sq_audit_checkpoints(store *s, const char *chain, int64_t from_seq,
+                                     int64_t to_seq, int64_t limit, cf_arena *a,
+                                     store_audit_checkpoint **out, size_t *out_n);
 
 /* store_sqlite_ident.c: the store_ops entries for tenants and identities. */
 cf_status store_sq_tenant_insert(store *s, const store_tenant *t);

@@ -93,6 +93,9 @@ static const struct cf_status_info table[CF_STATUS_COUNT] = {
     /* Check (1.4 11.11: "not allowed to use the object according to the
      * specified attributes" is Permission Denied; 2.1 6.1.7.1). */
     [CF_ERR_USAGE_LIMIT] = {"usage_limit_exceeded", "the object's usage limits do not allow this", KR_PERMISSION_DENIED, 403, CF_LOG_INFO, KR2_USAGE_LIMIT_EXCEEDED},
+    /* Audit fails closed (issue 7): no record, no answer. KMIP: Operation
+     * Failed / General Failure; REST: 503 audit_unavailable. */
+    [CF_ERR_AUDIT] = {"audit_unavailable", "audit unavailable: the operation's record could not be written", KR_GENERAL_FAILURE, 503, CF_LOG_ERROR},
 };
 
 const struct cf_status_info *cf_status_info(cf_status st)

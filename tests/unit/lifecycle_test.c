@@ -394,6 +394,79 @@ static void test_usage_check(void **state)
     assert_int_equal(core_object_check_usage(&rq, &obj, CORE_USAGE_PROCESS), CF_ERR_STATE);
 }
 
+/* ------------------------------------------------------------- deactivate */
+
+/* core_deactivate (REST POST /v1/keys/{id}/deactivate): Active ->
+ * Deactivated through the Deactivation Date row of the state machine,
+ * authorized as Revoke (owner or Manager). */
+static void test_deactivate(void **state)
+{
+    struct fx *f = *state;
+    int64_t before = core_now();
+    char *active = key_in_state(f, KMIP_STATE_ACTIVE);
+    char *pre = create_key(f);
+    char *comp = key_in_state(f, KMIP_STATE_COMPROMISED);
+    core_req rq = fx_core_req(f, core_now());
+    int64_t d;
+
+    assert_int_equal(core_deactivate(&rq, active), CF_OK);
+    assert_int_equal(state_of(f, active), KMIP_STATE_DEACTIVATED);
+    d = date_of(f, active, "Deactivation Date");
+    assert_true(d >= before && d <= core_now());
+    assert_null(get_attr(f, active, "Revocation Reason", 0)); /* not a Revoke */
+    /* Get's state rule: no material once Deactivated (1.4 3.22). */
+    assert_int_equal(op_uid(f, KMIP_OPERATION_GET, active), PD);
+    /* Only from Active: again, Pre-Active, Compromised. */
+    rq.err_msg = NULL;
+    assert_int_equal(core_deactivate(&rq, active), CF_ERR_STATE);
+    assert_non_null(rq.err_msg);
+    assert_string_equal(rq.err_msg, "Deactivate is not permitted in state Deactivated");
+    assert_int_equal(core_deactivate(&rq, pre), CF_ERR_STATE);
+    assert_int_equal(state_of(f, pre), KMIP_STATE_PRE_ACTIVE);
+    assert_null(get_attr(f, pre, "Deactivation Date", 0));
+    assert_int_equal(core_deactivate(&rq, comp), CF_ERR_STATE);
+    assert_int_equal(state_of(f, comp), KMIP_STATE_COMPROMISED);
+    assert_int_equal(core_deactivate(&rq, "no-such-key"), CF_ERR_NOT_FOUND);
+    free(active);
+    free(pre);
+    free(comp);
+}
+
+static void test_deactivate_roles(void **state)
+{
+    struct fx *f = *state;
+    char *a = key_in_state(f, KMIP_STATE_ACTIVE); /* owned by cert:CN=test */
+    char *b = key_in_state(f, KMIP_STATE_ACTIVE);
+    char *mine;
+    core_req rq = fx_core_req(f, core_now());
+
+    /* Reader: never. A Writer that does not own the key: not either (the
+     * owner rule of Revoke, 1.4 4.20). */
+    f->who.role = CORE_ROLE_READER;
+    assert_int_equal(core_deactivate(&rq, a), CF_ERR_PERMISSION);
+    f->who.role = CORE_ROLE_WRITER;
+    f->who.id = "cert:CN=other";
+    assert_int_equal(core_deactivate(&rq, a), CF_ERR_PERMISSION);
+    assert_int_equal(state_of(f, a), KMIP_STATE_ACTIVE);
+    /* The owning Writer may. */
+    mine = key_in_state(f, KMIP_STATE_ACTIVE);
+    assert_int_equal(core_deactivate(&rq, mine), CF_OK);
+    assert_int_equal(state_of(f, mine), KMIP_STATE_DEACTIVATED);
+    /* A Manager may deactivate anyone's key. */
+    f->who.role = CORE_ROLE_MANAGER;
+    assert_int_equal(core_deactivate(&rq, a), CF_OK);
+    assert_int_equal(state_of(f, a), KMIP_STATE_DEACTIVATED);
+    /* Another tenant does not see the key at all. */
+    f->who.tenant = "elsewhere";
+    assert_int_equal(core_deactivate(&rq, b), CF_ERR_NOT_FOUND);
+    f->who.tenant = "default";
+    f->who.id = "cert:CN=test";
+    assert_int_equal(state_of(f, b), KMIP_STATE_ACTIVE);
+    free(a);
+    free(b);
+    free(mine);
+}
+
 /* ------------------------------------------------------------------ roles */
 
 static void test_roles(void **state)
@@ -435,6 +508,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dates_drive_state, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_usage_check, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_roles, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_deactivate, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_deactivate_roles, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
