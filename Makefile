@@ -45,7 +45,7 @@ build/gen/rest_openapi_doc.c: docs/openapi.json scripts/embed.py
 REL_TESTS := $(UNIT_NAMES:%=build/tests/%)
 ASAN_TESTS := $(UNIT_NAMES:%=build/asan/tests/%)
 
-.PHONY: all deps asan tests test unit unit-rel unit-asan integration run bench clean fuzz fuzz-replay
+.PHONY: all deps asan tests test unit unit-rel unit-asan integration run bench bench-scale clean fuzz fuzz-replay
 
 all: build/coffre
 
@@ -103,25 +103,25 @@ fuzz-replay: $(FUZZ_REPLAY)
 	@set -e; for t in $(FUZZ_NAMES); do echo "== fuzz replay $$t"; \
 	  build/asan/fuzz-replay/$$t tests/fuzz/corpus/$$t; done
 
-# libFuzzer with clang: `make fuzz FUZZ_SECONDS=1800` runs each target that
-# long, seeded from the KMIP test vectors in ../shared. Crashes land in
-# build/fuzz/<target>/; copy them into tests/fuzz/corpus/<target>/ once fixed.
+# libFuzzer with clang: `make fuzz FUZZ_SECONDS=1800` runs every target
+# that long, one after the other (FUZZ_TARGETS="fuzz_http" for some), seeded
+# by tests/fuzz/seeds.py (the KMIP test vectors in ../shared, the REST bodies
+# of docs/openapi.json and the integration tests, with dictionaries), and
+# prints the executions and coverage of each (tests/fuzz/run.sh). Crashes
+# land in build/fuzz/crashes-<target>/; copy them into
+# tests/fuzz/corpus/<target>/ once fixed.
 FUZZ_SECONDS ?= 300
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
 FUZZ_CC := clang
-build/fuzz/%: tests/fuzz/%.c $(SRCS) $(GEN_SRCS)
+build/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(SRCS) $(GEN_SRCS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) \
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc -Itests/fuzz $(PKG_CFLAGS) \
 	  -o $@ $< $(SRCS) $(GEN_SRCS) $(PKG_LIBS)
 
-fuzz: deps $(FUZZ_NAMES:%=build/fuzz/%)
+fuzz: deps $(FUZZ_TARGETS:%=build/fuzz/%)
 	@mkdir -p build/fuzz/seeds
 	/usr/bin/python3 tests/fuzz/seeds.py $(CURDIR)/../shared build/fuzz/seeds
-	@set -e; for t in $(FUZZ_NAMES); do \
-	  mkdir -p build/fuzz/corpus-$$t build/fuzz/crashes-$$t; \
-	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
-	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build/fuzz/crashes-$$t/ \
-	    -print_final_stats=1 build/fuzz/corpus-$$t build/fuzz/seeds tests/fuzz/corpus/$$t; \
-	done
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 asan: build/asan/coffre
 tests: $(REL_TESTS) $(ASAN_TESTS)
@@ -153,13 +153,21 @@ run: deps
 	$(MAKE) all
 	./build/coffre server --data ./var --kmip-listen 127.0.0.1:5696 --https-listen 127.0.0.1:8443
 
-# Throughput and latency against the live server, PyKMIP's server and a
-# no-op TLS server (the machine's limit). Never part of `make test`.
+# Throughput and latency against the live server, PyKMIP's server, a no-op
+# TLS server (the machine's limit) and nginx (REST); the audit's cost.
+# `make bench-scale`: Get, Locate and REST listing at 10^3, 10^5 and 10^6
+# keys, RSS and start-up time (minutes). Never part of `make test`.
 bench: deps
+	bash bench/deps.sh
 	$(MAKE) all $(BENCH_BINS)
 	bash bench/run.sh
+
+bench-scale: deps
+	bash bench/deps.sh
+	$(MAKE) all $(BENCH_BINS)
+	bash bench/scale.sh
 
 clean:
 	rm -rf build
 
--include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(wildcard build/obj/tests/unit/*.d) $(wildcard build/asan/obj/tests/unit/*.d) $(wildcard build/asan/obj/tests/fuzz/*.d) $(wildcard build/obj/tests/unit/support/*.d) $(wildcard build/asan/obj/tests/unit/support/*.d)
+-include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(wildcard build/obj/bench/*.d) $(wildcard build/obj/tests/unit/*.d) $(wildcard build/asan/obj/tests/unit/*.d) $(wildcard build/asan/obj/tests/fuzz/*.d) $(wildcard build/obj/tests/unit/support/*.d) $(wildcard build/asan/obj/tests/unit/support/*.d)

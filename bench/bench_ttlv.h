@@ -1,5 +1,5 @@
 /*
- * bench_ttlv.h - the few KMIP tags and the tiny TTLV writer shared by the
+ * bench_ttlv.h - the few KMIP tags and the tiny TTLV writer and reader shared by the
  * bench tools (kmip_bench, limit_server).
  *
  * The bench carries its own encoder on purpose: it must measure any KMIP
@@ -161,6 +161,64 @@ static inline void w_u64(struct bt_w *w, uint32_t tag, uint8_t type, uint64_t v)
 static inline uint32_t be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* ------------------------------------------------- tiny TTLV reader */
+
+struct bt_item {
+    uint32_t tag;
+    uint8_t type;
+    const uint8_t *v; /* value */
+    uint32_t len;     /* value length (unpadded) */
+};
+
+/* Next item of [*p, end): checks the header and the padded value fit. */
+static inline bool r_next(const uint8_t **p, const uint8_t *end, struct bt_item *it)
+{
+    if ((size_t)(end - *p) < 8)
+        return false;
+    const uint8_t *h = *p;
+    it->tag = (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
+    it->type = h[3];
+    it->len = be32(h + 4);
+    size_t padded = it->type == TYPE_STRUCTURE ? it->len : ((size_t)it->len + 7) / 8 * 8;
+    if (padded > (size_t)(end - h - 8))
+        return false;
+    it->v = h + 8;
+    *p = h + 8 + padded;
+    return true;
+}
+
+/* First child with this tag in structure s (false if absent or malformed). */
+static inline bool r_find(const struct bt_item *s, uint32_t tag, struct bt_item *out)
+{
+    const uint8_t *p = s->v, *end = s->v + s->len;
+    while (p < end) {
+        if (!r_next(&p, end, out))
+            return false;
+        if (out->tag == tag)
+            return true;
+    }
+    return false;
+}
+
+/* Does any item below s, at most `depth` levels down, carry this tag? */
+static inline bool r_contains(const struct bt_item *s, uint32_t tag, unsigned depth)
+{
+    const uint8_t *p = s->v, *end = s->v + s->len;
+    struct bt_item it;
+    while (p < end && r_next(&p, end, &it)) {
+        if (it.tag == tag)
+            return true;
+        if (it.type == TYPE_STRUCTURE && depth > 0 && r_contains(&it, tag, depth - 1))
+            return true;
+    }
+    return false;
+}
+
+static inline uint32_t r_u32(const struct bt_item *it)
+{
+    return it->len >= 4 ? be32(it->v) : 0;
 }
 
 #endif

@@ -5,7 +5,8 @@
  *                   [--conns N] [--seconds S | --ops N]
  *                   [--mode persistent|per-request|per-request-resume]
  *                   [--op create|get|locate|discover] [--version 1.1|1.2|1.4]
- *                   [--tls auto|1.2|1.3] [--json]
+ *                   [--tls auto|1.2|1.3] [--keys K] [--json]
+ *                   [--uid-file F (get) | --name-file F (locate)] [--sequential]
  *
  * Design:
  * - One thread per connection with a blocking SSL socket: on a 2-core box
@@ -22,6 +23,12 @@
  * - Latencies go into a per-thread log-linear histogram (64 sub-buckets
  *   per power of two: at most 1.6% relative error, fixed 30 KB, merged at
  *   the end), so memory does not grow with the run length.
+ * - --uid-file / --name-file (the scale mode, bench/scale.sh): each
+ *   operation Gets or Locates a random entry of a list of objects already
+ *   in the store, so the server's page cache and indexes are exercised
+ *   across the whole store rather than on a few hot rows; --sequential
+ *   walks the list in order instead (with --ops = its length, each entry
+ *   once: the first Get of a key, which writes its Fresh attribute).
  * - per-request opens a TCP+TLS connection per operation and closes it with
  *   close_notify (vCenter's pattern). per-request-resume offers the session
  *   of the previous connection; it is taken with SSL_get1_session only after
@@ -50,6 +57,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "bench_stats.h"
 #include "bench_ttlv.h"
 
 #define KB_RESP_MAX (1u << 20)    /* PyKMIP's default maximum response size */
@@ -74,17 +82,14 @@ struct kb_opts {
     int tls;                    /* 0 auto, else TLS1_2_VERSION / TLS1_3_VERSION */
     bool json;
     unsigned keys;              /* get: keys created up front (0 = one per conn) */
+    const char *pool_file;      /* --uid-file / --name-file: existing objects */
+    bool sequential;            /* walk the pool in order instead of at random */
 };
 
 static const char *kb_op_name(uint32_t op)
 {
-    switch (op) {
-    case OP_CREATE: return "create";
-    case OP_GET: return "get";
-    case OP_LOCATE: return "locate";
-    case OP_DISCOVER_VERSIONS: return "discover";
-    default: return "?";
-    }
+    return op == OP_CREATE ? "create" : op == OP_GET ? "get" : op == OP_LOCATE ? "locate"
+         : op == OP_DISCOVER_VERSIONS ? "discover" : "?";
 }
 
 static const char *kb_mode_name(enum kb_mode m)
@@ -153,63 +158,7 @@ static bool kb_build_request(struct bt_w *w, const struct kb_opts *o, uint32_t o
     return !w->failed && w->depth == 0;
 }
 
-/* ------------------------------------------------- tiny TTLV reader */
-
-struct kb_item {
-    uint32_t tag;
-    uint8_t type;
-    const uint8_t *v; /* value */
-    uint32_t len;     /* value length (unpadded) */
-};
-
-/* Next item of [*p, end): checks the header and the padded value fit. */
-static bool r_next(const uint8_t **p, const uint8_t *end, struct kb_item *it)
-{
-    if ((size_t)(end - *p) < 8)
-        return false;
-    const uint8_t *h = *p;
-    it->tag = (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
-    it->type = h[3];
-    it->len = be32(h + 4);
-    size_t padded = it->type == TYPE_STRUCTURE ? it->len : ((size_t)it->len + 7) / 8 * 8;
-    if (padded > (size_t)(end - h - 8))
-        return false;
-    it->v = h + 8;
-    *p = h + 8 + padded;
-    return true;
-}
-
-/* First child with this tag in structure s (false if absent or malformed). */
-static bool r_find(const struct kb_item *s, uint32_t tag, struct kb_item *out)
-{
-    const uint8_t *p = s->v, *end = s->v + s->len;
-    while (p < end) {
-        if (!r_next(&p, end, out))
-            return false;
-        if (out->tag == tag)
-            return true;
-    }
-    return false;
-}
-
-/* Does any item below s, at most `depth` levels down, carry this tag? */
-static bool r_contains(const struct kb_item *s, uint32_t tag, unsigned depth)
-{
-    const uint8_t *p = s->v, *end = s->v + s->len;
-    struct kb_item it;
-    while (p < end && r_next(&p, end, &it)) {
-        if (it.tag == tag)
-            return true;
-        if (it.type == TYPE_STRUCTURE && depth > 0 && r_contains(&it, tag, depth - 1))
-            return true;
-    }
-    return false;
-}
-
-static uint32_t r_u32(const struct kb_item *it)
-{
-    return it->len >= 4 ? be32(it->v) : 0;
-}
+/* ------------------------------------------------- responses */
 
 struct kb_result {
     uint32_t status, reason;
@@ -219,7 +168,7 @@ struct kb_result {
     bool key_material;
 };
 
-static void copy_text(char *dst, size_t cap, const struct kb_item *it)
+static void copy_text(char *dst, size_t cap, const struct bt_item *it)
 {
     size_t n = it->len < cap - 1 ? it->len : cap - 1;
     memcpy(dst, it->v, n);
@@ -234,7 +183,7 @@ static void copy_text(char *dst, size_t cap, const struct kb_item *it)
 static bool kb_parse_response(const uint8_t *m, size_t len, struct kb_result *r)
 {
     const uint8_t *p = m;
-    struct kb_item top, bi, it, pl;
+    struct bt_item top, bi, it, pl;
     memset(r, 0, sizeof *r);
     if (!r_next(&p, m + len, &top) || top.tag != TAG_RESPONSE_MESSAGE || top.type != TYPE_STRUCTURE) {
         snprintf(r->msg, sizeof r->msg, "not a Response Message");
@@ -262,70 +211,6 @@ static bool kb_parse_response(const uint8_t *m, size_t len, struct kb_result *r)
     return true;
 }
 
-/* ----------------------------------------------------------- histogram */
-
-#define H_SUB_BITS 6
-#define H_SUB (1u << H_SUB_BITS)
-#define H_BUCKETS ((64 - H_SUB_BITS + 1) * H_SUB)
-
-struct kb_hist {
-    uint64_t n[H_BUCKETS];
-    uint64_t count, max, sum;
-};
-
-static unsigned h_index(uint64_t v)
-{
-    if (v < H_SUB)
-        return (unsigned)v;
-    unsigned msb = 63u - (unsigned)__builtin_clzll(v);
-    return (msb - H_SUB_BITS + 1) * H_SUB + (unsigned)((v >> (msb - H_SUB_BITS)) & (H_SUB - 1));
-}
-
-/* Midpoint of a bucket. */
-static uint64_t h_value(unsigned idx)
-{
-    unsigned g = idx / H_SUB, sub = idx % H_SUB;
-    if (g == 0)
-        return sub;
-    unsigned msb = g + H_SUB_BITS - 1;
-    uint64_t width = 1ull << (msb - H_SUB_BITS);
-    return (1ull << msb) + (uint64_t)sub * width + width / 2;
-}
-
-static void h_add(struct kb_hist *h, uint64_t ns)
-{
-    h->n[h_index(ns)]++;
-    h->count++;
-    h->sum += ns;
-    if (ns > h->max)
-        h->max = ns;
-}
-
-static void h_merge(struct kb_hist *dst, const struct kb_hist *src)
-{
-    for (unsigned i = 0; i < H_BUCKETS; i++)
-        dst->n[i] += src->n[i];
-    dst->count += src->count;
-    dst->sum += src->sum;
-    if (src->max > dst->max)
-        dst->max = src->max;
-}
-
-static uint64_t h_quantile(const struct kb_hist *h, double q)
-{
-    if (h->count == 0)
-        return 0;
-    uint64_t target = (uint64_t)(q * (double)h->count + 0.999999), acc = 0;
-    if (target == 0)
-        target = 1;
-    for (unsigned i = 0; i < H_BUCKETS; i++) {
-        acc += h->n[i];
-        if (acc >= target)
-            return h_value(i) < h->max ? h_value(i) : h->max;
-    }
-    return h->max;
-}
-
 /* ------------------------------------------------------------ threads */
 
 enum kb_err { E_CONNECT, E_TLS, E_IO, E_FRAME, E_KMIP, E_CHECK, E_COUNT };
@@ -342,6 +227,8 @@ struct kb_shared {
     char **uids;                 /* get: keys to read, round-robin by thread */
     unsigned nuids;
     const char *locate_name;
+    char **pool;                 /* --uid-file / --name-file: a random one per op */
+    size_t npool;
     char setup_error[KB_MSG_MAX + 96];
 };
 
@@ -353,27 +240,15 @@ struct kb_thread {
     SSL *ssl;
     int fd;
     SSL_SESSION *sess;           /* per-request-resume: session to offer */
+    unsigned seed;               /* rand_r: the pool entry of each op */
+    size_t next;                 /* --sequential: the next pool entry */
     uint8_t *resp;
-    struct kb_hist hist;
+    struct bs_hist hist;
     uint64_t errors[E_COUNT];
     uint64_t handshakes, resumed;
     char first_error[KB_MSG_MAX + 64];
     char tls_version[16];
 };
-
-static double ts_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static uint64_t ns_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
 
 static void kb_fail(struct kb_thread *t, enum kb_err e, const char *what, const char *detail)
 {
@@ -531,6 +406,15 @@ static void kb_one(struct kb_thread *t)
     uint64_t t0 = ns_now();
     bool ok = false;
 
+    if (t->sh->npool) {
+        size_t i = o->sequential ? t->next : (size_t)rand_r(&t->seed);
+        const char *v = t->sh->pool[i % t->sh->npool];
+        t->next += o->conns;
+        if (!kb_build_request(&t->req, o, o->op, v, v)) {
+            kb_fail(t, E_FRAME, "request does not fit", NULL);
+            return;
+        }
+    }
     if (t->ssl == NULL && !kb_connect(t)) {
         if (o->mode == KB_PERSISTENT)
             usleep(10000); /* do not spin on a dead server */
@@ -554,22 +438,17 @@ static void kb_one(struct kb_thread *t)
         h_add(&t->hist, ns_now() - t0);
 }
 
-static bool past(const struct timespec *d)
-{
-    struct timespec n;
-    clock_gettime(CLOCK_MONOTONIC, &n);
-    return n.tv_sec > d->tv_sec || (n.tv_sec == d->tv_sec && n.tv_nsec >= d->tv_nsec);
-}
-
 static void *kb_thread_main(void *arg)
 {
     struct kb_thread *t = arg;
     struct kb_shared *sh = t->sh;
     const struct kb_opts *o = sh->o;
     unsigned long quota = o->ops ? o->ops / o->conns + (t->index < o->ops % o->conns) : 0;
-    const char *uid = sh->nuids ? sh->uids[t->index % sh->nuids] : NULL;
+    const char *uid = sh->nuids ? sh->uids[t->index % sh->nuids] : NULL, *name = sh->locate_name;
 
-    if (!kb_build_request(&t->req, o, o->op, uid, sh->locate_name))
+    if (sh->npool) /* rebuilt before each operation (kb_one) */
+        uid = name = sh->pool[t->index % sh->npool];
+    if (!kb_build_request(&t->req, o, o->op, uid, name))
         kb_fail(t, E_FRAME, "request does not fit", NULL);
     else if (o->mode == KB_PERSISTENT)
         kb_connect(t);
@@ -644,9 +523,42 @@ static bool kb_setup_call(struct kb_shared *sh, uint32_t op, const char *name, c
     return ok;
 }
 
+/* --uid-file / --name-file: one value per line (scale mode: objects that
+ * bench/scale_fill put in the store). Nothing is created. */
+static bool kb_load_pool(struct kb_shared *sh, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[KB_UID_MAX];
+    size_t cap = 0;
+    if (f == NULL) {
+        snprintf(sh->setup_error, sizeof sh->setup_error, "cannot read %s", path);
+        return false;
+    }
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '\0')
+            continue;
+        if (sh->npool == cap) {
+            char **p = realloc(sh->pool, (cap = cap ? 2 * cap : 1024) * sizeof *p);
+            if (p == NULL)
+                break;
+            sh->pool = p;
+        }
+        if ((sh->pool[sh->npool] = strdup(line)) == NULL)
+            break;
+        sh->npool++;
+    }
+    fclose(f);
+    if (sh->npool == 0)
+        snprintf(sh->setup_error, sizeof sh->setup_error, "%s holds no value", path);
+    return sh->npool > 0;
+}
+
 static bool kb_setup(struct kb_shared *sh, char *name_buf, size_t name_cap)
 {
     const struct kb_opts *o = sh->o;
+    if (o->pool_file)
+        return kb_load_pool(sh, o->pool_file);
     if (o->op == OP_LOCATE) {
         /* A fresh, unique name, so that Locate must find exactly one object
          * among whatever the server already holds. */
@@ -672,27 +584,11 @@ static bool kb_setup(struct kb_shared *sh, char *name_buf, size_t name_cap)
 /* ------------------------------------------------------------ report */
 
 struct kb_total {
-    struct kb_hist hist;
+    struct bs_hist hist;
     uint64_t errors[E_COUNT], nerrors, handshakes, resumed;
     const char *first_error, *tls_version;
     double elapsed;
 };
-
-/* A JSON string: error texts come from the server and from OpenSSL. */
-static void kb_json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
-}
 
 static void kb_report(const struct kb_opts *o, const struct kb_total *T)
 {
@@ -712,7 +608,7 @@ static void kb_report(const struct kb_opts *o, const struct kb_total *T)
             printf("%s\"%s\":%llu", e ? "," : "", kb_err_names[e], (unsigned long long)T->errors[e]);
         printf("},\"handshakes\":%llu,\"resumed\":%llu,\"resumption_rate\":%.3f,\"first_error\":",
                (unsigned long long)T->handshakes, (unsigned long long)T->resumed, resum);
-        kb_json_str(T->first_error ? T->first_error : "");
+        bs_json_str(T->first_error ? T->first_error : "");
         printf("}\n");
         return;
     }
@@ -755,7 +651,7 @@ static void kb_usage(void)
             "usage: kmip_bench --host H --port P --ca CA.pem --cert CLIENT.pem --key CLIENT.key\n"
             "       [--conns N] [--seconds S | --ops N] [--mode persistent|per-request|per-request-resume]\n"
             "       [--op create|get|locate|discover] [--version 1.1|1.2|1.4] [--tls auto|1.2|1.3]\n"
-            "       [--keys K] [--json]\n");
+            "       [--keys K] [--uid-file F (get) | --name-file F (locate)] [--sequential] [--json]\n");
 }
 
 static bool kb_parse_enum(const char *arg, const char *const *names, int n, int *out)
@@ -791,6 +687,8 @@ static bool kb_parse_opt(struct kb_opts *o, int c, const char *arg)
     case 'o': o->ops = strtoul(arg, &end, 10); return *end == '\0';
     case 'K': o->keys = (unsigned)strtoul(arg, &end, 10); return *end == '\0' && o->keys <= KB_MAX_CONNS;
     case 'j': o->json = true; return true;
+    case 'U': o->pool_file = arg; return true;
+    case 'S': o->sequential = true; return true;
     case 'm': return kb_parse_enum(arg, modes, 3, &i) && ((o->mode = (enum kb_mode)i), true);
     case 'O': return kb_parse_enum(arg, ops, 4, &i) && ((o->op = op_codes[i]), true);
     case 'v': return kb_parse_enum(arg, versions, 5, &i) && ((o->vmin = i), true);
@@ -809,6 +707,8 @@ static bool kb_parse_args(int argc, char **argv, struct kb_opts *o)
         {"mode", required_argument, NULL, 'm'},    {"op", required_argument, NULL, 'O'},
         {"version", required_argument, NULL, 'v'}, {"tls", required_argument, NULL, 't'},
         {"keys", required_argument, NULL, 'K'},    {"json", no_argument, NULL, 'j'},
+        {"uid-file", required_argument, NULL, 'U'}, {"name-file", required_argument, NULL, 'U'},
+        {"sequential", no_argument, NULL, 'S'},
         {NULL, 0, NULL, 0}};
     int c;
     *o = (struct kb_opts){.host = "127.0.0.1", .port = 5696, .conns = 1, .seconds = 5,
@@ -824,6 +724,10 @@ static bool kb_parse_args(int argc, char **argv, struct kb_opts *o)
         fprintf(stderr, "kmip_bench: --ca, --cert and --key are required\n");
         return false;
     }
+    if (o->pool_file && o->op != OP_GET && o->op != OP_LOCATE) {
+        fprintf(stderr, "kmip_bench: --uid-file goes with --op get, --name-file with --op locate\n");
+        return false;
+    }
     return true;
 }
 
@@ -837,7 +741,8 @@ static int kb_run(const struct kb_opts *o, struct kb_shared *sh)
     pthread_barrier_init(&sh->ready, NULL, o->conns + 1);
     pthread_barrier_init(&sh->go, NULL, o->conns + 1);
     for (; started < o->conns; started++) {
-        th[started] = (struct kb_thread){.sh = sh, .index = started, .fd = -1};
+        th[started] = (struct kb_thread){.sh = sh, .index = started, .fd = -1, .next = started,
+                                         .seed = 7919u * (started + 1) ^ (unsigned)getpid()};
         if ((th[started].resp = malloc(KB_RESP_MAX)) == NULL ||
             pthread_create(&th[started].tid, NULL, kb_thread_main, &th[started]) != 0) {
             fprintf(stderr, "kmip_bench: cannot start thread %u\n", started);
@@ -845,12 +750,8 @@ static int kb_run(const struct kb_opts *o, struct kb_shared *sh)
         }
     }
     pthread_barrier_wait(&sh->ready);
-    clock_gettime(CLOCK_MONOTONIC, &sh->deadline);
     double t0 = ts_now();
-    sh->deadline.tv_sec += (time_t)o->seconds;
-    sh->deadline.tv_nsec += (long)((o->seconds - (double)(time_t)o->seconds) * 1e9);
-    if (sh->deadline.tv_nsec >= 1000000000L)
-        sh->deadline.tv_sec++, sh->deadline.tv_nsec -= 1000000000L;
+    deadline_in(&sh->deadline, o->seconds);
     pthread_barrier_wait(&sh->go);
     for (unsigned i = 0; i < started; i++)
         pthread_join(th[i].tid, NULL);
@@ -882,7 +783,7 @@ int main(int argc, char **argv)
             printf("{\"op\":\"%s\",\"mode\":\"%s\",\"conns\":%u,\"setup_failed\":true,\"ops\":0,"
                    "\"ops_per_sec\":0,\"errors\":1,\"first_error\":",
                    kb_op_name(o.op), kb_mode_name(o.mode), o.conns);
-            kb_json_str(sh.setup_error);
+            bs_json_str(sh.setup_error);
             printf("}\n");
         } else {
             fprintf(stderr, "kmip_bench: %s\n", sh.setup_error);
@@ -893,6 +794,9 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < sh.nuids; i++)
         free(sh.uids[i]);
     free(sh.uids);
+    for (size_t i = 0; i < sh.npool; i++)
+        free(sh.pool[i]);
+    free(sh.pool);
     SSL_CTX_free(sh.ctx);
     return rc;
 }

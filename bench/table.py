@@ -1,17 +1,24 @@
 #!/usr/bin/python3
-"""Print bench/run.sh's results as one table.
+"""Print bench/run.sh's results as tables.
 
 Input: a JSON-lines file, one line per (server, case):
   {"server": "coffre", "case": "get p8", "exit": 0, "result": {...kmip_bench --json...}}
-Output: case | coffre ops/s p50 p99 | pykmip ... | limit ... | coffre/pykmip | coffre/limit,
+Servers: coffre, pykmip, limit (KMIP), coffre_full (the same Coffre with
+--audit-sync full), nginx (a fixed HTTPS answer, for the REST rows).
+Output:
+  KMIP:  case | coffre ops/s p50 p99 | pykmip ... | limit ... | coffre/pykmip | coffre/limit
+  REST:  case | coffre ... | nginx ... | coffre/nginx      (cases named "rest ...")
+  audit: case | coffre (audit normal) | coffre --audit-sync full | full/normal
 then notes: every error (first error message, counts), resumption rates,
 TLS versions, and why a cell is n/a.
+`table.py --audit-cost FILE` prints audit_cost's JSON lines as a table.
 """
 import json
 import re
 import sys
 
 SERVERS = ["coffre", "pykmip", "limit"]
+REST_SERVERS = ["coffre", "nginx"]
 # KMIP Result Reason "Operation Not Supported" (KMIP 1.4 section 9.1.3.2.29).
 NOT_SUPPORTED = re.compile(r"reason 0x5:")
 
@@ -48,6 +55,70 @@ def ratio(a, b):
     return f"{a / b:.2f}" if a / b < 10 else f"{a / b:.0f}"
 
 
+def simple_table(head, table):
+    widths = [max(len(r[i]) for r in table + [head]) for i in range(len(head))]
+    line = lambda r: "| " + " | ".join(v.ljust(w) for v, w in zip(r, widths)) + " |"
+    print(line(head))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in table:
+        print(line(r))
+
+
+def rest_and_audit(rows, cases, notes):
+    """The REST table (coffre vs nginx) and the audit table (normal vs full)."""
+    rest = [c for c in cases if c.startswith("rest ")]
+    if rest:
+        table = []
+        for c in rest:
+            cells = {s: cell(rows.get((c, s))) for s in REST_SERVERS}
+            table.append([c] + [cells[s][0] for s in REST_SERVERS]
+                         + [ratio(cells["coffre"][1], cells["nginx"][1])])
+            for s in REST_SERVERS:
+                if cells[s][2]:
+                    notes.append(f"{c} / {s}: {cells[s][2]}")
+        print("\nREST over HTTPS keep-alive (nginx: a fixed JSON answer, same certificates; "
+              "issue 8 target for unwrap p16: coffre/nginx >= 0.5)")
+        simple_table(["case", "coffre ops/s p50 p99", "nginx ops/s p50 p99", "coffre/nginx"], table)
+    audit = [c for c in cases if (c, "coffre_full") in rows]
+    if audit:
+        table = []
+        for c in audit:
+            a, b = cell(rows.get((c, "coffre"))), cell(rows.get((c, "coffre_full")))
+            table.append([c, a[0], b[0], ratio(b[1], a[1])])
+            if b[2]:
+                notes.append(f"{c} / coffre --audit-sync full: {b[2]}")
+        print("\nAudit durability over the network (same cases, a second Coffre with --audit-sync full)")
+        simple_table(["case", "coffre (audit normal)", "coffre (audit full)", "full/normal"], table)
+
+
+def audit_cost(path):
+    """audit_cost --json lines: ops/s and mean per mode, the chain's overhead."""
+    res = {}
+    for line in open(path):
+        line = line.strip()
+        if line.startswith("{"):
+            r = json.loads(line)
+            res[(r["op"], r["audit"])] = r
+    table = []
+    for op in ("discover", "get", "create"):
+        if (op, "off") not in res:
+            continue
+        off = res[(op, "off")]
+        row = [op]
+        for m in ("off", "normal", "full"):
+            r = res.get((op, m))
+            row.append(f"{r['ops_per_sec']:.0f}/s {r['p50_us']:.0f} {r['mean_us']:.0f}" if r else "-")
+        for m in ("normal", "full"):
+            r = res.get((op, m))
+            row.append(f"{r['p50_us'] - off['p50_us']:+.0f} / {r['mean_us'] - off['mean_us']:+.0f}"
+                       if r else "-")
+        table.append(row)
+    print("\nAudit cost in process (bench/audit_cost: kmip_handle on SQLite, one thread, no network; "
+          "ops/s, p50 and mean in microseconds)")
+    simple_table(["op", "audit off", "audit normal (shipped)", "audit full",
+                  "chain overhead p50 / mean (normal)", "overhead (full)"], table)
+
+
 def main(path):
     rows, cases = {}, []
     for line in open(path):
@@ -63,7 +134,8 @@ def main(path):
             "coffre/pykmip", "coffre/limit"]
     table, notes, extra = [], [], []
     created = {}  # objects each server held when a case started (Locate scans them)
-    for c in cases:
+    kmip_cases = [c for c in cases if not c.startswith("rest ")]
+    for c in kmip_cases:
         for s in SERVERS:
             res = (rows.get((c, s)) or {}).get("result") or {}
             if res.get("op") == "locate" and res.get("ops") and s != "limit":
@@ -83,12 +155,8 @@ def main(path):
             if res.get("mode", "").startswith("per-request") and res.get("handshakes"):
                 extra.append(f"{c} / {s}: {res['handshakes']} handshakes, "
                              f"{100 * res.get('resumption_rate', 0):.1f}% resumed")
-    widths = [max(len(r[i]) for r in table + [head]) for i in range(len(head))]
-    line = lambda r: "| " + " | ".join(v.ljust(w) for v, w in zip(r, widths)) + " |"
-    print(line(head))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in table:
-        print(line(r))
+    simple_table(head, table)
+    rest_and_audit(rows, cases, notes)
     print("\nops/s = successful operations per second; p50/p99 latency in ms; "
           "'!' = some operations failed (see notes).")
     tls = {}
@@ -130,5 +198,7 @@ def one_line(text):
 if __name__ == "__main__":
     if sys.argv[1] == "--line":
         print(one_line(sys.argv[2]))
+    elif sys.argv[1] == "--audit-cost":
+        audit_cost(sys.argv[2])
     else:
         main(sys.argv[1])

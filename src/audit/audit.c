@@ -238,7 +238,7 @@ static cf_status canonical_hash(json_t *o, char out[AUDIT_HASH_HEX + 1])
     if (text == NULL)
         return CF_ERR_NOMEM;
     st = sha256_hex(text, strlen(text), out);
-    free(text);
+    cf_json_free(text);
     return st;
 }
 
@@ -258,7 +258,7 @@ cf_status audit_record_seal(audit_record *r, char **out_json, size_t *out_len)
     if ((st = canonical_hash(o, r->hash)) != CF_OK)
         goto out;
     if (json_object_set_new(o, "hash", json_string(r->hash)) != 0 ||
-        (text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+        (text = cf_json_dumps_malloc(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
         st = CF_ERR_NOMEM;
         goto out;
     }

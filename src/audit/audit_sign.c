@@ -209,16 +209,16 @@ cf_status audit_checkpoint_sign(const audit_key *k, const char *chain, int64_t s
     }
     if ((st = sign(k, body, sig)) != CF_OK)
         goto out;
-    free(body);
+    cf_json_free(body);
     body = NULL;
     if (json_object_set_new(o, "signature", json_string(sig)) != 0 ||
-        (*out_json = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+        (*out_json = cf_json_dumps_malloc(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
         st = CF_ERR_NOMEM;
         goto out;
     }
     *out_len = strlen(*out_json);
 out:
-    free(body);
+    cf_json_free(body);
     json_decref(o);
     return st;
 }
@@ -301,7 +301,7 @@ cf_status audit_checkpoint_verify(const audit_key *pub, const char *json, size_t
     *why = NULL;
     st = CF_OK;
 out:
-    free(body);
+    cf_json_free(body);
     json_decref(o);
     return st;
 }

@@ -87,7 +87,7 @@ static void feed(audit_verifier *v, json_t *item, bool checkpoint, const char *w
         audit_verify_checkpoint(v, t, strlen(t), where);
     else
         audit_verify_record(v, t, strlen(t), where);
-    free(text);
+    cf_json_free(text);
 }
 
 /* An export: {"records": [...], "checkpoints": [...], "checkpoint": {...}}. */

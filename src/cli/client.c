@@ -5,7 +5,7 @@
  *
  * Why a wiping allocator: the API key is copied by curl (the header list),
  * key material and new tokens are parsed by jansson; neither library wipes
- * what it frees. Routing both through cmem_* (a size header, then
+ * what it frees. Routing both through cf_wipe_* (util/mem.h: a size header, then
  * OPENSSL_cleanse on free) means no copy survives its use, without
  * auditing every copy either library makes. The client is one request or
  * a few: the cost does not matter.
@@ -31,72 +31,11 @@
 
 #include "util/version.h"
 
-/* ------------------------------------------------- the wiping allocator */
-typedef union cmem_hdr {
-    size_t n;
-    max_align_t align;
-} cmem_hdr;
-
-static void *cmem_malloc(size_t n)
-{
-    cmem_hdr *h;
-    if (n > SIZE_MAX - sizeof *h)
-        return NULL;
-    h = malloc(sizeof *h + n);
-    if (h == NULL)
-        return NULL;
-    h->n = n;
-    return h + 1;
-}
-
-static void cmem_free(void *p)
-{
-    cmem_hdr *h;
-    if (p == NULL)
-        return;
-    h = (cmem_hdr *)p - 1;
-    OPENSSL_cleanse(p, h->n);
-    free(h);
-}
-
-static void *cmem_realloc(void *p, size_t n)
-{
-    void *q;
-    size_t old;
-    if (p == NULL)
-        return cmem_malloc(n);
-    old = ((cmem_hdr *)p - 1)->n;
-    if ((q = cmem_malloc(n)) == NULL)
-        return NULL;
-    memcpy(q, p, old < n ? old : n);
-    cmem_free(p);
-    return q;
-}
-
-static char *cmem_strdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = cmem_malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
-static void *cmem_calloc(size_t a, size_t b)
-{
-    void *p;
-    if (b != 0 && a > SIZE_MAX / b)
-        return NULL;
-    if ((p = cmem_malloc(a * b)) != NULL)
-        memset(p, 0, a * b);
-    return p;
-}
-
 bool cli_mem_init(void)
 {
-    json_set_alloc_funcs(cmem_malloc, cmem_free);
-    return curl_global_init_mem(CURL_GLOBAL_DEFAULT, cmem_malloc, cmem_free, cmem_realloc,
-                                cmem_strdup, cmem_calloc) == CURLE_OK;
+    json_set_alloc_funcs(cf_wipe_malloc, cf_wipe_free);
+    return curl_global_init_mem(CURL_GLOBAL_DEFAULT, cf_wipe_malloc, cf_wipe_free, cf_wipe_realloc,
+                                cf_wipe_strdup, cf_wipe_calloc) == CURLE_OK;
 }
 
 void cli_mem_done(void)

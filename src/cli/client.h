@@ -7,6 +7,10 @@
  *   client_args.c   the command line: options into JSON bodies and queries
  *   client_cmds.c   the command table (one row per REST operation), main
  *   client_table.c  human output: tables and field lists
+ *   client_help.c   --help, generated from the command table
+ *   client_env.c    envelope, rotation and audit commands (options, runners)
+ *   client_file.c   `coffre encrypt` / `coffre decrypt`
+ *   client_stream.c their file format: header, AAD encoding, STREAM chunks
  *
  * Secrets (the API key, key material, a new identity's token) live in
  * cf_secret buffers or in memory from the cleansing allocator that jansson
@@ -120,6 +124,14 @@ void cli_print_raw(FILE *f, const cli_resp *r);
 /* A value as display text (control characters shown as '?'); malloc. */
 char *cli_value_text(json_t *v);
 
+/* ------------------------------------------------------- client_help.c */
+struct cli_cmd;
+struct cli_args;
+/* `coffre --help`: every command of the table, global options, exit codes. */
+void cli_help_main(FILE *f, const struct cli_cmd *commands);
+/* --help after a noun or a command: its rows' routes and options. */
+void cli_help_for(FILE *f, const struct cli_args *a, const struct cli_cmd *commands);
+
 /* ------------------------------------------------------- client_args.c */
 /* How an option's value reaches the server. */
 enum cli_kind {
@@ -192,5 +204,82 @@ int cli_build_body(const struct cli_args *a, json_t **out);
 /* The path with {t} and {id} replaced (escaped) and the CLI_IN_QUERY
  * options appended, then `extra` ("limit=10&offset=0", may be NULL). malloc. */
 int cli_build_path(const struct cli_args *a, const char *tenant, const char *extra, char **out);
+
+/* -------------------------------------------------------- client_env.c */
+/* Envelope (wrap, unwrap, rewrap, batch), rotation policies and the audit
+ * trail: their options (the rows are in client_cmds.c's table) and the
+ * commands that need more than one request or a secret's care. */
+extern const struct cli_opt *const cli_l_wrap[], *const cli_l_unwrap[], *const cli_l_rewrap[],
+    *const cli_l_batch[], *const cli_l_policy[], *const cli_l_rotation_run[],
+    *const cli_l_audit_list[], *const cli_l_audit_export[], *const cli_l_audit_key[];
+extern const struct cli_col cli_c_versions[];
+int cli_run_envelope(cli_ctx *x, const struct cli_args *a);      /* key wrap|unwrap|rewrap */
+int cli_run_batch(cli_ctx *x, const struct cli_args *a);         /* key batch */
+int cli_run_policy(cli_ctx *x, const struct cli_args *a);        /* key|tenant rotation-policy */
+int cli_run_audit_list(cli_ctx *x, const struct cli_args *a);    /* audit list */
+int cli_run_audit_export(cli_ctx *x, const struct cli_args *a);  /* audit export */
+int cli_run_audit_key(cli_ctx *x, const struct cli_args *a);     /* audit public-key */
+/* Secret bytes to stdout with write(2), never through stdio's buffer. */
+int cli_secret_stdout(const void *p, size_t n, bool newline);
+/* Base64 of n bytes into a secret (NUL-terminated; len excludes the NUL). */
+int cli_b64_secret(const uint8_t *p, size_t n, cf_secret *out);
+/* Strict base64 (length a multiple of 4) into a secret; false if not base64. */
+bool cli_unb64_secret(const char *s, size_t n, cf_secret *out);
+
+/* ----------------------------------------- client_file.c, client_stream.c */
+/* `coffre encrypt` / `coffre decrypt`: a file envelope-encrypted under a
+ * fresh DEK in STREAM chunks (docs/file-encryption.md). The format
+ * (client_stream.c) needs no server: tests/unit/client_file_test.c drives
+ * it with a fixed DEK. */
+#define CLI_FILE_CHUNK 65536u       /* plaintext bytes per chunk written */
+#define CLI_FILE_CHUNK_MIN 16u      /* accepted when read: tests use small chunks */
+#define CLI_FILE_CHUNK_MAX (16u * 1024u * 1024u) /* two buffers of this size */
+#define CLI_FILE_PREFIX 8u          /* nonce = prefix || u32 chunk counter (96 bits) */
+#define CLI_FILE_TAG 16u
+#define CLI_FILE_DEK 32u            /* AES-256 */
+#define CLI_FILE_WRAPPED_MAX 1024u  /* a wrapped 32-byte DEK is 70 + key id bytes */
+#define CLI_FILE_AAD_MAX 131072u    /* above the server's AAD limits (32 x 2 x 1024 bytes) */
+#define CLI_FILE_HDR_MAX (19u + CLI_FILE_WRAPPED_MAX + 4u + CLI_FILE_AAD_MAX)
+
+typedef struct cli_file_hdr {
+    uint32_t chunk;                 /* plaintext bytes of every chunk but the last */
+    uint8_t prefix[CLI_FILE_PREFIX];
+    const uint8_t *wrapped;         /* the wrapped DEK (docs/envelope.md) */
+    size_t wrapped_len;
+    const uint8_t *aad;             /* the AAD encoding (docs/envelope.md) */
+    size_t aad_len;
+} cli_file_hdr;
+
+extern const struct cli_opt *const cli_l_encrypt[], *const cli_l_decrypt[];
+int cli_run_encrypt(cli_ctx *x, const struct cli_args *a);
+int cli_run_decrypt(cli_ctx *x, const struct cli_args *a);
+/* client_stream.c: */
+/* The header's bytes (appended to out). CF_ERR_INVALID_FIELD when a field
+ * is out of its range, CF_ERR_NOMEM. */
+cf_status cli_file_hdr_encode(const cli_file_hdr *h, cf_buf *out);
+/* Read exactly the header from fd into raw and parse it (h points into
+ * raw). CF_ERR_IO (errno kept) or CF_ERR_INVALID_MSG (not such a header). */
+cf_status cli_file_hdr_read(int fd, cf_buf *raw, cli_file_hdr *h);
+/* The header, then the chunks of everything read from in, to out. */
+cf_status cli_file_seal(const cf_secret *dek, const cli_file_hdr *h, int in, int out,
+                        uint64_t *out_bytes);
+/* The chunks after the header (raw: its bytes) from in to out; a chunk is
+ * written only once its tag verified. CF_ERR_CRYPTO (*out_chunk: the chunk
+ * that failed: altered, reordered, truncated or extended), CF_ERR_IO. */
+cf_status cli_file_unseal(const cf_secret *dek, const cli_file_hdr *h, const uint8_t *raw,
+                          size_t raw_len, int in, int out, uint64_t *out_bytes,
+                          uint64_t *out_chunk);
+/* AAD (NULL: none, a JSON array or object of strings) <-> its encoding. */
+cf_status cli_file_aad_encode(const json_t *aad, cf_buf *out);
+cf_status cli_file_aad_decode(const uint8_t *p, size_t n, json_t **out);
+
+/* ----------------------------------------------------- client_export.c */
+/* Reversibility (docs/export.md): key export, tenant export (page by page
+ * into one document), import (in parts the server's body limit admits). */
+extern const struct cli_opt *const cli_l_export_key[], *const cli_l_export_tenant[],
+    *const cli_l_import[];
+int cli_run_export_key(cli_ctx *x, const struct cli_args *a);    /* key export ID */
+int cli_run_export_tenant(cli_ctx *x, const struct cli_args *a); /* export */
+int cli_run_import_doc(cli_ctx *x, const struct cli_args *a);    /* import */
 
 #endif

@@ -127,6 +127,23 @@ static int parse_option(int argc, char **argv, int *i, struct cli_args *a)
     return CLI_EXIT_OK;
 }
 
+/* -o FILE: --out FILE, for the commands that have --out (encrypt, decrypt, ...). */
+static int parse_short_out(int argc, char **argv, int *i, struct cli_args *a)
+{
+    const struct cli_opt *o = find_opt(a->cmd, "out", 3);
+
+    if (o == NULL)
+        return usage_err("unknown option -o");
+    if (*i + 1 >= argc)
+        return usage_err("option -o needs a value");
+    if (cli_opt_get(a, "out") != NULL)
+        return usage_err("option --out is given twice");
+    if (a->nvals == CLI_MAX_VALS)
+        return usage_err("too many options");
+    a->vals[a->nvals++] = (struct cli_val){o, argv[++*i]};
+    return CLI_EXIT_OK;
+}
+
 static const struct cli_cmd *find_cmd(const struct cli_cmd *t, const char *noun, const char *verb)
 {
     for (; t->noun; t++)
@@ -174,6 +191,8 @@ int cli_parse(int argc, char **argv, const struct cli_cmd *table, struct cli_arg
             words_only = true;
         else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0)
             a->help = true;
+        else if (strcmp(s, "-o") == 0)
+            rc = parse_short_out(argc, argv, &i, a);
         else if (s[1] != '-')
             rc = usage_err("unknown option %s", s);
         else

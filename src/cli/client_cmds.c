@@ -11,6 +11,10 @@
  *
  * Commands on a tenant's identities take --tenant; without it the caller's
  * own tenant (GET /v1/me) is used, so a Manager never has to name it.
+ *
+ * The envelope, rotation and audit rows take their options and runners
+ * from client_env.c, `encrypt` and `decrypt` from client_file.c: their
+ * rows are here, so the table stays the one list of commands.
  */
 #include "cli/cli.h"
 #include "cli/client.h"
@@ -101,8 +105,12 @@ static const struct cli_opt o_key_create[] = {
     END,
 };
 static const struct cli_opt o_key_import[] = {
-    BODY("format", CLI_K_STR, "format", "FMT", "raw, pem or der"),
-    LOCAL("file", "FILE", "the material (raw and der: binary; pem: text)"),
+    BODY("format", CLI_K_STR, "format", "FMT", "raw, pem, der or wrapped (docs/byok.md)"),
+    LOCAL("file", "FILE", "the material (raw, der and wrapped: binary; pem: text)"),
+    BODY("import-token", CLI_K_STR, "import_token", "ID", "wrapped: the import token"),
+    BODY("wrapping", CLI_K_WORD, "wrapping", "W",
+         "wrapped: rsa-aes-key-wrap-sha256 or rsa-oaep-sha256"),
+    BODY("length", CLI_K_INT, "length", "BITS", "wrapped: the key's bits (checked)"),
     END,
 };
 static const struct cli_opt o_key_list[] = {
@@ -149,6 +157,26 @@ static const struct cli_opt *const l_key_list[] = {o_key_list, o_paging, NULL};
 static const struct cli_opt *const l_key_update[] = {o_key_update, NULL};
 static const struct cli_opt *const l_revoke[] = {o_revoke, NULL};
 static const struct cli_opt *const l_material[] = {o_material, NULL};
+/* BYOK (docs/byok.md) */
+static const struct cli_opt o_import_version[] = {
+    BODY("import-token", CLI_K_STR, "import_token", "ID", "the import token"),
+    BODY("wrapping", CLI_K_WORD, "wrapping", "W", "rsa-aes-key-wrap-sha256 or rsa-oaep-sha256"),
+    LOCAL("file", "FILE", "the wrapped material (binary)"),
+    END,
+};
+static const struct cli_opt o_token_out[] = {
+    LOCAL("out", "FILE", "also write the public key (PEM) to FILE (created)"),
+    END,
+};
+static const struct cli_opt o_token_create[] = {
+    BODY("ttl", CLI_K_STR, "ttl", "DURATION", "how long it may be used: 300s, 24h (default), 7d"),
+    BODY("max-uses", CLI_K_INT, "max_uses", "N", "how many imports (1..100, default 1)"),
+    BODY("key-size", CLI_K_INT, "key_size", "BITS", "RSA 3072 (default) or 4096"),
+    END,
+};
+static const struct cli_opt *const l_import_version[] = {o_import_version, NULL};
+static const struct cli_opt *const l_token_create[] = {o_token_create, o_token_out, NULL};
+static const struct cli_opt *const l_token_show[] = {o_token_out, NULL};
 
 static const struct cli_col c_tenants[] = {
     {"ID", "id", NULL}, {"NAME", "name", NULL}, {"STATE", "state", NULL},
@@ -223,24 +251,6 @@ static int call(cli_ctx *x, const struct cli_args *a, const char *path, json_t *
                      !(a->cmd->flags & CLI_CMD_NOAUTH), r);
     cf_secret_free(&text);
     return rc;
-}
-
-/* Secret bytes to stdout without leaving them in stdio's buffer. */
-static int secret_stdout(const void *p, size_t n, bool newline)
-{
-    const char *b = p;
-    ssize_t w;
-
-    fflush(stdout);
-    while (n > 0 && (w = write(STDOUT_FILENO, b, n)) > 0)
-        b += w, n -= (size_t)w;
-    if (n == 0 && newline && write(STDOUT_FILENO, "\n", 1) != 1)
-        n = 1;
-    if (n != 0) {
-        cli_err("cannot write to stdout");
-        return CLI_EXIT_FAIL;
-    }
-    return CLI_EXIT_OK;
 }
 
 static void show(const cli_ctx *x, cli_resp *r)
@@ -411,11 +421,11 @@ static int show_new_identity(cli_ctx *x, const struct cli_args *a, cli_resp *r)
         return CLI_EXIT_OK;
     }
     if (out == NULL && x->json)
-        return secret_stdout(r->body.p, r->body.len, true);
+        return cli_secret_stdout(r->body.p, r->body.len, true);
     if (out == NULL) {
         fprintf(stderr, "identity %s: its API key, shown once, follows\n",
                 json_string_value(json_object_get(ident, "id")));
-        return secret_stdout(tok, strlen(tok), true);
+        return cli_secret_stdout(tok, strlen(tok), true);
     }
     if ((rc = token_to_file(out, tok)) != CLI_EXIT_OK) {
         cli_err("the identity %s was created; its API key is lost: delete it",
@@ -552,9 +562,70 @@ static int run_material(cli_ctx *x, const struct cli_args *a)
     } else if (out)
         rc = material_to_file(out, format, m);
     else if (x->json)
-        rc = secret_stdout(r.body.p, r.body.len, true);
+        rc = cli_secret_stdout(r.body.p, r.body.len, true);
     else
-        rc = secret_stdout(m, strlen(m), m[0] == '\0' || m[strlen(m) - 1] != '\n');
+        rc = cli_secret_stdout(m, strlen(m), m[0] == '\0' || m[strlen(m) - 1] != '\n');
+out:
+    cli_resp_free(&r);
+    json_decref(body);
+    free(path);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ BYOK */
+/* key import-version: the wrapped file as base64 "material". */
+static int run_import_version(cli_ctx *x, const struct cli_args *a)
+{
+    const char *file = cli_opt_get(a, "file");
+    char *path = NULL;
+    json_t *body = NULL, *m;
+    cf_secret raw = {0};
+    cli_resp r = {0};
+    int rc = CLI_EXIT_USAGE;
+
+    if (file == NULL) {
+        cli_err("key import-version needs --import-token ID --wrapping W --file FILE");
+        goto out;
+    }
+    if ((rc = cli_read_file(file, CLI_MAX_FILE, &raw, NULL)) != CLI_EXIT_OK ||
+        (rc = prepare(x, a, NULL, &path, &body)) != CLI_EXIT_OK)
+        goto out;
+    if ((m = material_value("wrapped", &raw)) == NULL ||
+        json_object_set_new(body, "material", m) != 0) {
+        rc = CLI_EXIT_FAIL;
+        goto out;
+    }
+    if ((rc = call(x, a, path, body, &r)) == CLI_EXIT_OK)
+        show(x, &r);
+out:
+    cf_secret_free(&raw);
+    cli_resp_free(&r);
+    json_decref(body);
+    free(path);
+    return rc;
+}
+
+/* import-token create|show: the answer, and with --out its public key. */
+static int run_import_token(cli_ctx *x, const struct cli_args *a)
+{
+    const char *out = cli_opt_get(a, "out"), *pem;
+    char *path = NULL;
+    json_t *body = NULL;
+    cli_resp r = {0};
+    int rc;
+
+    if ((rc = prepare(x, a, NULL, &path, &body)) != CLI_EXIT_OK ||
+        (rc = call(x, a, path, body, &r)) != CLI_EXIT_OK)
+        goto out;
+    pem = json_string_value(json_object_get(r.doc, "public_key"));
+    if (out && pem == NULL) {
+        cli_err("the answer holds no public key");
+        rc = CLI_EXIT_SERVER;
+    } else if (out && (rc = cli_write_secret_file(out, pem, strlen(pem))) == CLI_EXIT_OK) {
+        fprintf(stderr, "wrote the import token's public key to %s\n", out);
+    }
+    if (rc == CLI_EXIT_OK)
+        show(x, &r);
 out:
     cli_resp_free(&r);
     json_decref(body);
@@ -617,90 +688,62 @@ static const struct cli_cmd commands[] = {
      .help = "destroy a key's material"},
     {ROW("key", "material", "GET", "/v1/keys/{id}/material"), .arg = "ID", .opts = l_material,
      .run = run_material, .help = "read a key's material (Writer; standard keys only)"},
+    {ROW("key", "import-version", "POST", "/v1/keys/{id}/versions"), .arg = "ID",
+     .opts = l_import_version, .run = run_import_version,
+     .help = "import wrapped material as a root key's newest version (docs/byok.md)"},
+
+    {ROW("import-token", "create", "POST", "/v1/import-tokens"), .opts = l_token_create,
+     .run = run_import_token, .help = "an RSA public key to wrap a key for (docs/byok.md)"},
+    {ROW("import-token", "show", "GET", "/v1/import-tokens/{id}"), .arg = "ID",
+     .opts = l_token_show, .run = run_import_token, .help = "show an import token"},
+
+    /* Envelope encryption, versions, rotation (docs/envelope.md, docs/rotation.md;
+     * options and runners in client_env.c). */
+    {ROW("key", "wrap", "POST", "/v1/keys/{id}/wrap"), .arg = "ID", .opts = cli_l_wrap,
+     .run = cli_run_envelope, .help = "wrap a DEK with a root key (none given: a new one)"},
+    {ROW("key", "unwrap", "POST", "/v1/keys/{id}/unwrap"), .arg = "ID", .opts = cli_l_unwrap,
+     .run = cli_run_envelope, .help = "unwrap a wrapped DEK"},
+    {ROW("key", "rewrap", "POST", "/v1/keys/{id}/rewrap"), .arg = "ID", .opts = cli_l_rewrap,
+     .run = cli_run_envelope, .help = "wrap again under the newest version (no plaintext out)"},
+    {ROW("key", "batch", "POST", "/v1/keys/{id}/batch"), .arg = "ID", .opts = cli_l_batch,
+     .run = cli_run_batch, .help = "up to 100 wraps, unwraps, rewraps; a result per item"},
+    {ROW("key", "versions", "GET", "/v1/keys/{id}/versions"), .arg = "ID", .opts = l_paging,
+     .run = run_list, .cols = cli_c_versions, .items = "versions",
+     .help = "list a root key's versions, newest first"},
+    {ROW("key", "rotate", "POST", "/v1/keys/{id}/rotate"), .arg = "ID", .opts = l_none,
+     .help = "rotate a root key now: a new version wraps from now on"},
+    {ROW("key", "rotation-policy", "GET|PUT|DELETE", "/v1/keys/{id}/rotation-policy"),
+     .arg = "ID", .opts = cli_l_policy, .run = cli_run_policy,
+     .help = "show, set (--interval, --max-encryptions) or --clear a key's rotation policy"},
+    {ROW("tenant", "rotation-policy", "GET|PUT|DELETE", "/v1/tenants/{id}/rotation-policy"),
+     .arg = "T", .opts = cli_l_policy, .run = cli_run_policy,
+     .help = "show, set or --clear the tenant's default rotation policy"},
+    {ROW("rotation", "run", "POST", "/v1/rotation/run"), .opts = cli_l_rotation_run,
+     .help = "run a scheduler pass now (operator)"},
+
+    /* The audit trail (docs/audit.md; `audit verify` is offline: audit_main.c). */
+    {ROW("audit", "list", "GET", "/v1/audit"), .opts = cli_l_audit_list,
+     .run = cli_run_audit_list, .help = "search a chain's records (Reader and up)"},
+    {ROW("audit", "export", "GET", "/v1/audit/export"), .opts = cli_l_audit_export,
+     .run = cli_run_audit_export, .help = "a verifiable slice of a chain, into a file"},
+    {ROW("audit", "public-key", "GET", "/v1/audit/public-key"), .opts = cli_l_audit_key,
+     .run = cli_run_audit_key, .help = "the public key that signs the checkpoints (PEM)"},
+
+    /* Files envelope-encrypted on this machine (docs/file-encryption.md, client_file.c). */
+    {ROW("encrypt", NULL, "POST", "/v1/keys/{key}/wrap"), .arg = "IN", .opts = cli_l_encrypt,
+     .run = cli_run_encrypt, .help = "encrypt a file (- stdin) under a new DEK: -o OUT"},
+    {ROW("decrypt", NULL, "POST", "/v1/keys/{key}/unwrap"), .arg = "IN", .opts = cli_l_decrypt,
+     .run = cli_run_decrypt, .help = "decrypt a file of coffre encrypt: -o OUT"},
+
+    /* Reversibility (docs/export.md; options and runners in client_export.c). */
+    {ROW("key", "export", "POST", "/v1/keys/{id}/export"), .arg = "ID", .opts = cli_l_export_key,
+     .run = cli_run_export_key, .help = "export a key wrapped for another KMS (Manager)"},
+    {ROW("export", NULL, "POST", "/v1/export"), .opts = cli_l_export_tenant,
+     .run = cli_run_export_tenant, .help = "export the tenant's keys wrapped for another KMS"},
+    {ROW("import", NULL, "POST", "/v1/import"), .opts = cli_l_import, .run = cli_run_import_doc,
+     .help = "import an export document (--file F --unwrapping-key ID)"},
     {.noun = NULL},
 };
-
-/* ----------------------------------------------------------------- help */
-static const char globals_help[] =
-    "global options (anywhere on the line):\n"
-    "  --addr URL         the server (default https://127.0.0.1:8443)\n"
-    "  --token-file FILE  read the API key from FILE (mode 0600 or stricter)\n"
-    "  --token TOKEN      the API key (shown by ps(1) until read: prefer a file)\n"
-    "  --cacert FILE      the CA certificate that signed the server's certificate\n"
-    "  --json             print the server's JSON answer as it is\n"
-    "  --timeout SECONDS  for the whole request (default 30)\n"
-    "  -h, --help         this help; `coffre NOUN --help`, `coffre NOUN VERB --help`\n"
-    "\n"
-    "Each setting comes from the flags, else COFFRE_ADDR / COFFRE_TOKEN / COFFRE_CACERT, else\n"
-    "the config file ($COFFRE_CONFIG, default ~/.config/coffre/config): `key = value` lines\n"
-    "with addr, cacert, token, token_file. A config or token file holding an API key is\n"
-    "refused when group or others have access to it.\n";
-
-static const char exit_help[] =
-    "exit codes:\n"
-    "  0  success\n"
-    "  1  other failure (a local file, a config file refused, out of memory)\n"
-    "  2  usage: the command line is wrong\n"
-    "  3  authentication: no API key, or the server refused it (401)\n"
-    "  4  permission denied (403)\n"
-    "  5  not found (404; 410: destroyed)\n"
-    "  6  conflict or wrong state (409)\n"
-    "  7  invalid request (other 4xx)\n"
-    "  8  server error (5xx), server unreachable, TLS failure\n";
-
-static void help_main(FILE *f)
-{
-    const char *prev = "";
-    fprintf(f, "usage: coffre [global options] NOUN [VERB] [ARG] [options]\n\n"
-               "  server       run the key management server (coffre server --help)\n"
-               "  audit verify check an audit trail offline (coffre audit verify --help)\n"
-               "  version      print the version\n");
-    for (const struct cli_cmd *c = commands; c->noun; prev = c->noun, c++) {
-        if (strcmp(prev, c->noun) == 0)
-            fprintf(f, "|%s", c->verb);
-        else if (c->verb == NULL)
-            fprintf(f, "\n  %-12s %s", c->noun, c->help);
-        else
-            fprintf(f, "\n  %-12s %s", c->noun, c->verb);
-    }
-    fprintf(f, "\n\n  identity add-cert|add-key|list|retire --data DIR, "
-               "tenant create|list --data DIR:\n"
-               "               the same on the server's data directory, without the API\n"
-               "               (coffre identity --data DIR --help)\n\n%s\n%s"
-               "\nMore in docs/cli.md.\n", globals_help, exit_help);
-}
-
-static void help_cmd(FILE *f, const struct cli_cmd *c)
-{
-    fprintf(f, "  coffre %s%s%s%s%s%s\n      %s (%s %s)\n", c->noun, c->verb ? " " : "",
-            c->verb ? c->verb : "", c->arg ? " " : "", c->arg ? c->arg : "",
-            c->opts[0] ? " [options]" : "", c->help, c->method, c->path);
-    for (const struct cli_opt *const *l = c->opts; *l; l++)
-        for (const struct cli_opt *o = *l; o->name; o++)
-            fprintf(f, "        --%s%s%-*s %s\n", o->name, o->arg ? " " : "",
-                    (int)(24 - strlen(o->name) - (o->arg ? 1 : 0)), o->arg ? o->arg : "",
-                    o->help);
-}
-
-static void help_for(FILE *f, const struct cli_args *a)
-{
-    bool any = false;
-    if (a->noun == NULL) {
-        help_main(f);
-        return;
-    }
-    for (const struct cli_cmd *c = commands; c->noun; c++)
-        if (strcmp(c->noun, a->noun) == 0 && (a->cmd == NULL || a->cmd == c)) {
-            if (!any)
-                fprintf(f, "usage:\n");
-            help_cmd(f, c);
-            any = true;
-        }
-    if (!any)
-        help_main(f);
-    else
-        fprintf(f, "\n(global options and exit codes: coffre --help)\n");
-}
 
 /* ----------------------------------------------------------------- main */
 /* No core dumps: the API key and key material are in memory. */
@@ -725,7 +768,7 @@ int cli_client_main(int argc, char **argv)
     }
     rc = cli_parse(argc, argv, commands, &a);
     if (rc == CLI_EXIT_OK && a.help) {
-        help_for(stdout, &a);
+        cli_help_for(stdout, &a, commands);
         goto out;
     }
     if (rc != CLI_EXIT_OK || (rc = cli_conf_resolve(&a.flags, &x)) != CLI_EXIT_OK)
@@ -748,5 +791,5 @@ out:
 
 void cli_client_usage(FILE *f)
 {
-    help_main(f);
+    cli_help_main(f, commands);
 }

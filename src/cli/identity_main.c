@@ -10,6 +10,7 @@
  *   coffre identity retire   --data DIR --id ID [--tenant T] [--destroy-keys]
  *   coffre tenant create     --data DIR --id ID [--name NAME]
  *   coffre tenant list       --data DIR
+ *   coffre tenant set-rate   --data DIR --id ID --rate N|none
  *
  * add-cert pins the certificate's SHA-256 (the vCenter self-signed
  * certificate, or a certificate issued from a CSR), or with --ca-rule
@@ -32,7 +33,7 @@
 #include "util/log.h"
 
 struct id_opts {
-    const char *data, *cert, *tenant, *role, *name, *subject, *id;
+    const char *data, *cert, *tenant, *role, *name, *subject, *id, *rate;
     bool ca_rule, destroy;
 };
 
@@ -55,6 +56,7 @@ static int id_parse(int argc, char **argv, struct id_opts *o)
         {"name", required_argument, NULL, 'n'},   {"subject", required_argument, NULL, 's'},
         {"id", required_argument, NULL, 'i'},     {"ca-rule", no_argument, NULL, 'C'},
         {"destroy-keys", no_argument, NULL, 'D'}, {"help", no_argument, NULL, 'h'},
+        {"rate", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -71,6 +73,7 @@ static int id_parse(int argc, char **argv, struct id_opts *o)
         case 'i': o->id = optarg; break;
         case 'C': o->ca_rule = true; break;
         case 'D': o->destroy = true; break;
+        case 'R': o->rate = optarg; break;
         case 'h': id_usage(stdout); exit(0);
         default: return -1;
         }
@@ -234,9 +237,23 @@ static int cmd_tenant(core_req *req, const char *sub, const struct id_opts *o)
         st = core_tenant_list(req, 0, -1, &t, &n, &total);
         for (size_t i = 0; st == CF_OK && i < n; i++)
             printf("%s\t%s\n", t[i].id, t[i].name);
+    } else if (strcmp(sub, "set-rate") == 0 && o->id && o->rate) {
+        /* The tenant's own requests-per-second limit (core_rate.c): running
+         * servers apply it within CF_LIMIT_RATE_SETTING_TTL seconds. */
+        char *end = NULL;
+        long long v = strcmp(o->rate, "none") == 0 ? -1 : strtoll(o->rate, &end, 10);
+        if (end && (*end || end == o->rate || *o->rate == '-')) {
+            fprintf(stderr, "coffre tenant set-rate: --rate takes a number of requests per "
+                            "second (0: unlimited) or none\n");
+            return 2;
+        }
+        st = core_rate_tenant_set(req, o->id, v);
+        if (st == CF_OK)
+            printf("%s\t%s\n", o->id, v < 0 ? "none" : o->rate);
     } else {
-        fprintf(stderr, "usage: coffre tenant create --data DIR --id ID [--name NAME]\n"
-                        "       coffre tenant list   --data DIR\n");
+        fprintf(stderr, "usage: coffre tenant create   --data DIR --id ID [--name NAME]\n"
+                        "       coffre tenant list     --data DIR\n"
+                        "       coffre tenant set-rate --data DIR --id ID --rate N|none\n");
         return 2;
     }
     if (st != CF_OK) {

@@ -14,6 +14,7 @@
  * identity takes effect on the next request, even on an open connection.
  */
 #include "cli/cli.h"
+#include "cli/server_guard.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +32,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
 
 #include "core/core.h"
 #include "crypto/crypto.h"
@@ -58,6 +62,7 @@ struct server_opts {
     core_audit_opts audit;     /* --audit-sync, --audit-file */
     unsigned rotation_check;   /* seconds between rotation passes; 0: no scheduler */
     bool test_clock;
+    struct server_guard_opts guard; /* limits, rates, TLS lists (server_guard.c) */
 };
 
 struct server {
@@ -105,6 +110,7 @@ static void server_usage(FILE *f)
             "  --test-clock             TESTS ONLY: POST /v1/rotation/run may name the\n"
             "                           time of the pass (\"at\"), to prove policies\n"
             "                           without waiting for them\n");
+    server_guard_usage(f);
 }
 
 static int parse_level(const char *s, cf_log_level *out)
@@ -149,7 +155,9 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int c;
+    struct option all[sizeof longopts / sizeof longopts[0] + 16];
+    size_t na = sizeof longopts / sizeof longopts[0] - 1, ng = 0;
+    int c, g;
     char *end;
     unsigned long n;
 
@@ -157,7 +165,13 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
     o->https_listen = "127.0.0.1:8443";
     o->log_level = CF_LOG_INFO;
     o->rotation_check = 60;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    memcpy(all, longopts, na * sizeof *all);
+    while (server_guard_longopts[ng].name && na + ng + 1 < sizeof all / sizeof all[0]) {
+        all[na + ng] = server_guard_longopts[ng];
+        ng++;
+    }
+    memset(&all[na + ng], 0, sizeof all[0]);
+    while ((c = getopt_long(argc, argv, "h", all, NULL)) != -1) {
         switch (c) {
         case 'd': o->data = optarg; break;
         case 'k': o->kmip_listen = optarg; break;
@@ -207,7 +221,12 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
             }
             break;
         case 'h': server_usage(stdout); exit(0);
-        default: server_usage(stderr); return -1;
+        default:
+            if ((g = server_guard_parse(c, optarg, &o->guard)) > 0)
+                break;
+            if (g == 0)
+                server_usage(stderr);
+            return -1;
         }
     }
     if (o->data == NULL || optind != argc) {
@@ -355,6 +374,20 @@ static void on_kmip(void *wstate, const net_peer *peer, const uint8_t *msg, size
     env.who = identity_from_peer(w, peer);
     kmip_handle(&env, msg, len, out);
     cf_arena_reset(w->arena);
+}
+
+/* Is the peer's certificate registered? Asked by the network layer before
+ * it reads a KMIP message over the pre-authentication limit. */
+static bool on_kmip_known(void *wstate, const net_peer *peer)
+{
+    struct worker *w = wstate;
+    core_peer_cert pc = {.sha256 = peer->cert_sha256, .subject = peer->subject,
+                         .issuer_sha256 = peer->has_issuer ? peer->issuer_sha256 : NULL};
+    core_identity *who = NULL;
+    cf_status rc = core_auth_certificate(w->st, w->arena, core_now(), &pc, &who);
+
+    cf_arena_reset(w->arena);
+    return rc == CF_OK;
 }
 
 static void on_https(void *wstate, const net_peer *peer, struct evhttp_request *req)
@@ -658,10 +691,10 @@ static void scheduler_stop(struct scheduler *s)
 
 static cf_status server_run(struct server *srv)
 {
-    char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX];
+    char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], crl[PATH_MAX];
     net_config cfg = {0};
     net_handlers h = {.ctx = srv, .worker_init = worker_init, .worker_fini = worker_fini,
-                      .kmip = on_kmip, .https = on_https};
+                      .kmip = on_kmip, .https = on_https, .kmip_known = on_kmip_known};
     net_server *ns = NULL;
     struct scheduler sched;
     cf_status rc;
@@ -678,6 +711,9 @@ static cf_status server_run(struct server *srv)
     cfg.tls.ca_file = ca;
     cfg.tls.cert_file = crt;
     cfg.tls.key_file = key;
+    if ((rc = server_guard_apply(&srv->opt.guard, srv->opt.data, &cfg, &srv->core, crl,
+                                 sizeof crl)) != CF_OK)
+        return rc;
     if ((rc = net_server_start(&cfg, &h, &ns)) != CF_OK) {
         CF_LOGE("cannot start listeners: %s", cf_status_str(rc));
         return rc;
@@ -707,6 +743,12 @@ int cli_server_main(int argc, char **argv)
     if (parse_opts(argc, argv, &srv.opt) != 0)
         return 2;
     harden_process();
+    /* Request bodies, JSON trees and replies may hold key material (a DEK
+     * to wrap, an imported key, a token shown once): every block jansson
+     * and libevent free is cleansed first (util/mem.h). Before any use of
+     * either library. */
+    json_set_alloc_funcs(cf_wipe_malloc, cf_wipe_free);
+    event_set_mem_functions(cf_wipe_malloc, cf_wipe_realloc, cf_wipe_free);
     cf_log_set_level(srv.opt.log_level);
     if (srv.opt.log_file && cf_log_open(srv.opt.log_file) != CF_OK) {
         fprintf(stderr, "coffre server: cannot open log file %s\n", srv.opt.log_file);
@@ -718,6 +760,7 @@ int cli_server_main(int argc, char **argv)
     rc = server_prepare(&srv);
     if (rc == CF_OK)
         rc = server_run(&srv);
+    server_guard_free(&srv.core);
     core_audit_free(srv.core.audit);
     crypto_keyring_free(srv.keyring);
     crypto_mk_free(srv.mk);

@@ -75,6 +75,9 @@ typedef struct core {
     /* The audit trail (core_audit.c); NULL: nothing is recorded (unit
      * tests, tools working on a data directory). */
     struct core_audit *audit;
+    /* Requests per second per tenant and identity (core_rate.c); NULL:
+     * no limit. */
+    struct core_rate *rate;
 } core;
 
 /* One request's context. */
@@ -596,6 +599,9 @@ typedef enum core_action {
     CORE_ACT_READ_AUDIT,       /* read the tenant's audit trail */
     CORE_ACT_MANAGE_IDENTITIES,/* create, list, change, retire identities */
     CORE_ACT_MANAGE_TENANTS,   /* create, list, suspend, delete tenants */
+    /* After the others: restrictions are stored as these bits. */
+    CORE_ACT_EXPORT,           /* export objects for reversibility (wrapped, root keys too) */
+    CORE_ACT_IMPORT,           /* import an export document (objects keep their ids) */
     CORE_ACTION_COUNT
 } core_action;
 
@@ -942,6 +948,7 @@ typedef enum core_rotate_cause {
     CORE_ROTATE_POLICY = 2,    /* the scheduler: interval elapsed */
     CORE_ROTATE_CEILING = 3,   /* the scheduler / wrap: encryption ceiling reached */
     CORE_ROTATE_KMIP_REKEY = 4,/* KMIP ReKey of a root key */
+    CORE_ROTATE_IMPORT = 5,    /* BYOK: the customer's material as a new version (core_byok.c) */
 } core_rotate_cause;
 
 /* A new version of root key uid (fresh material, sealed), newest from now
@@ -966,6 +973,9 @@ typedef struct core_rotate_opts {
     uint32_t expect_version;
     cf_status (*edit)(core_req *req, core_object *obj, void *ctx);
     void *ctx;
+    /* The new version's material (BYOK import, core_byok.c): the key's
+     * length exactly (else CF_ERR_INVALID_FIELD); NULL: fresh random. */
+    const cf_secret *material;
 } core_rotate_opts;
 cf_status core_key_rotate_ex(core_req *req, const char *uid, core_rotate_cause cause,
                              const core_rotate_opts *opts, uint32_t *out_version);
@@ -980,6 +990,140 @@ typedef struct core_key_version {
 cf_status core_key_versions(core_req *req, const char *uid, int64_t offset, int64_t limit,
                             core_key_version **out, size_t *out_n, int64_t *out_total);
 bool core_is_root_key(const core_object *obj);
+
+/* ===== export and import for reversibility (core_xport.c, core_ximport.c, issue 6) */
+/*
+ * docs/export.md describes the document. Export hands out, per object, its
+ * attributes and its key material wrapped for a key the destination holds
+ * (never in clear: root keys, Extractable False and Sensitive keys leave
+ * only this way, by a Manager, CORE_ACT_EXPORT); import recreates objects
+ * with their Unique Identifier, attributes, state and root key versions
+ * (CORE_ACT_IMPORT). The material of every object (each version of a root
+ * key) is the object structure with its Key Block wrapped as KMIP wraps
+ * keys (Key Value a Byte String, Key Wrapping Data); the wrapped Key Value
+ * carries, with the Key Material, two vendor attributes binding it to the
+ * document: "y" "export-digest" (SHA-256 of the object's attributes as the
+ * document holds them: the front end encodes them, KMIP 2.1, and hands
+ * core the digest) and "y" "export-version" (a root key's version), so an
+ * altered attribute or a material moved to another object or version fails
+ * the import of that object. Every object (version) exported or imported is
+ * recorded in the audit trail, one record each ("exportObject",
+ * "importObject"), besides the record of the call.
+ */
+#define CORE_EXPORT_MAX 100000      /* objects in one document */
+#define CORE_EXPORT_PAGE_MAX 1000   /* objects per page (limit) */
+
+typedef enum core_xwrap_alg {
+    CORE_XWRAP_RSA_AES_KWP = 1, /* "rsa_aes_key_wrap_sha256": RSA-OAEP(SHA-256, MGF1 SHA-256)
+                                 * of a fresh AES-256 key, then AES-KWP (RFC 5649) of the
+                                 * payload under it (PKCS#11 CKM_RSA_AES_KEY_WRAP) */
+    CORE_XWRAP_RSA_OAEP = 2,    /* "rsa_oaep_sha256": the payload itself (small keys only) */
+    CORE_XWRAP_AES_KWP = 3,     /* "aes_kwp": AES-KWP under an AES key of the tenant */
+} core_xwrap_alg;
+
+const char *core_xwrap_name(core_xwrap_alg alg);
+/* "rsa_aes_key_wrap_sha256" | "rsa_oaep_sha256" | "aes_kwp"; false otherwise. */
+bool core_xwrap_parse(const char *name, core_xwrap_alg *out);
+
+/* The key material is wrapped for (export) or unwrapped with (import). */
+typedef struct core_xkey {
+    core_xwrap_alg alg;
+    EVP_PKEY *pkey;            /* RSA: the destination's public key (export), this
+                                * tenant's private key (import); core_xkey_close frees */
+    uint8_t spki_sha256[32];   /* RSA: SHA-256 of the public key's SubjectPublicKeyInfo DER */
+    cf_secret kek;             /* AES: the key's bytes (core_xkey_close frees) */
+    const char *key_id;        /* the tenant's key (AES; RSA import), NULL for a PEM key */
+} core_xkey;
+
+/* For export. RSA methods: pem is the destination's RSA public key (PEM
+ * "PUBLIC KEY", "RSA PUBLIC KEY" or a "CERTIFICATE", 2048 to 16384 bits);
+ * aes_kwp: key_id names an AES key of the tenant usable to wrap now
+ * (CORE_ACT_WRAP, Wrap Key in its usage mask). CF_ERR_INVALID_FIELD (the
+ * PEM), CF_ERR_UNSUPPORTED (not RSA), errors of the key's checks. */
+cf_status core_xkey_export(core_req *req, core_xwrap_alg alg, const char *pem, size_t pem_len,
+                           const char *key_id, core_xkey *out);
+/* For import (CORE_ACT_IMPORT, checked first): key_id names the tenant's
+ * RSA private key (RSA methods) or AES key (aes_kwp) usable to unwrap now
+ * (CORE_ACT_UNWRAP, Unwrap Key in its usage mask). */
+cf_status core_xkey_import(core_req *req, core_xwrap_alg alg, const char *key_id,
+                           core_xkey *out);
+void core_xkey_close(core_xkey *k);
+
+/* How an object's material appears in the document. */
+typedef enum core_xform {
+    CORE_XFORM_NONE = 0,        /* none: destroyed, or a root key (its versions carry it) */
+    CORE_XFORM_KEY_BLOCK,       /* the object structure, its Key Block wrapped */
+    CORE_XFORM_OPAQUE,          /* Opaque Object: its Opaque Data Value is the wrapped Key Value */
+    CORE_XFORM_CERTIFICATE,     /* Certificate: in clear (public) */
+    CORE_XFORM_AS_REGISTERED,   /* a key registered wrapped: as registered (already wrapped) */
+} core_xform;
+const char *core_xform_name(core_xform f);
+bool core_xform_parse(const char *name, core_xform *out);
+
+typedef struct core_xversion {
+    uint32_t version;
+    int64_t created;
+    bool destroyed;
+    int64_t encryptions;       /* reserved under it so far (its encryption ceiling goes on) */
+    const uint8_t *material;   /* wrapped Symmetric Key structure (TTLV); NULL: destroyed */
+    size_t material_len;
+} core_xversion;
+
+typedef struct core_xobject {
+    core_object *obj;
+    ttlv_item *attrs;          /* core_object_attributes' list (Unique Identifier,
+                                * Object Type, State, Key Format Type first) */
+    core_xform form;
+    const uint8_t *material;   /* TTLV of the object structure, NULL: none */
+    size_t material_len;
+    core_xversion *versions;   /* root keys, oldest first; NULL otherwise */
+    size_t n_versions;
+} core_xobject;
+
+/* The tenant's objects to export, newest first (destroyed ones only with
+ * include_destroyed), paged (limit <= CORE_EXPORT_PAGE_MAX, < 0: every
+ * one, refused with CF_ERR_LIMIT above CORE_EXPORT_MAX). CORE_ACT_EXPORT
+ * (a listing: identities restricted to some keys are refused). */
+cf_status core_export_list(core_req *req, bool include_destroyed, int64_t offset, int64_t limit,
+                           const char ***out_uids, size_t *out_n, int64_t *out_total);
+/* Load uid for export: CORE_ACT_EXPORT on it; out->attrs as Get Attributes
+ * lists them. */
+cf_status core_export_load(core_req *req, const char *uid, core_xobject *out);
+/* Wrap x's material (every version of a root key) for k, bound to digest
+ * (SHA-256 of the attributes as the document holds them). Destroyed
+ * objects and versions have none. CF_ERR_INVALID_FIELD when the material
+ * does not fit k (rsa_oaep_sha256 and a large key: use
+ * rsa_aes_key_wrap_sha256), CF_ERR_AUDIT. */
+cf_status core_export_material(core_req *req, const core_xkey *k, const uint8_t digest[32],
+                               core_xobject *x);
+
+typedef struct core_ximport {
+    const char *uid;
+    uint32_t object_type;      /* from the document's fields: checked against attrs */
+    uint32_t state;
+    const ttlv_item *attrs;    /* canonical, as decoded from the document (the
+                                * synthesised Unique Identifier, Object Type, State,
+                                * Key Format Type included) */
+    uint8_t digest[32];        /* SHA-256 of the attributes' bytes in the document */
+    core_xform form;
+    const uint8_t *material;
+    size_t material_len;
+    const core_xversion *versions; /* root keys */
+    size_t n_versions;
+    const char *source_tenant; /* the exporting tenant: ciphertexts of envelope
+                                * encryption bind it (y-env-tenant, docs/export.md) */
+} core_ximport;
+
+/* Import one object, all or nothing (one store transaction: the object,
+ * its versions). The caller is its owner. Errors: CF_ERR_EXISTS (the uid
+ * is taken in this tenant), CF_ERR_NAME_TAKEN, CF_ERR_CRYPTO (the material
+ * does not unwrap with k, or is not bound to these attributes / this
+ * version: the document was altered), CF_ERR_INVALID_FIELD (malformed,
+ * inconsistent), CF_ERR_PERMISSION, CF_ERR_AUDIT. */
+cf_status core_import_object(core_req *req, const core_xkey *k, const core_ximport *in);
+/* The tenant whose id envelope ciphertexts of root key obj bind: its
+ * y-env-tenant (set by an import into another tenant), else its own. */
+const char *core_env_tenant(const core_object *obj);
 
 /* ================================= rotation policy (core_rotation.c, issue 6) */
 /*
@@ -1072,6 +1216,107 @@ cf_status core_rotation_run(const core *c, store *st, int64_t now, core_rotation
  * at (NULL: req->now) only when the server runs with core.test_clock
  * (CF_ERR_PERMISSION otherwise). Runs on req->st. */
 cf_status core_rotation_run_as(core_req *req, const int64_t *at, core_rotation_counts *out);
+
+/* ================================== BYOK import (core_byok.c, issue 6) */
+/*
+ * Bring your own key, wrapped (docs/byok.md): the customer asks for an
+ * import token, an RSA transport key pair made for it (3072 or 4096 bits;
+ * the private half sealed under the keyring, never leaving), wraps its key
+ * material for the token's public key, and sends the wrapped blob. Two
+ * wrappings, the scheme AWS, Google, Vault and Cosmian share:
+ *  - rsa_aes_key_wrap_sha256 (PKCS#11 CKM_RSA_AES_KEY_WRAP): an ephemeral
+ *    AES key (256 bits; 128 and 192 are accepted) wrapped with RSA-OAEP
+ *    (SHA-256, MGF1-SHA-256), the modulus length of bytes, followed by the
+ *    material wrapped under it with AES-KWP (RFC 5649);
+ *  - rsa_oaep_sha256: the material itself under RSA-OAEP (SHA-256,
+ *    MGF1-SHA-256), for small keys.
+ * The material: AES 16, 24 or 32 bytes, HMAC-SHA* 16 to 64 bytes; once
+ * unwrapped it lives in cf_secret buffers only. A token has a TTL and a
+ * number of uses; a use is spent by a revision-checked update in the same
+ * store transaction that stores the key (two imports racing for the last
+ * use: one wins, the other is refused and stores nothing). Its private key
+ * is erased once it is used up. Tokens belong to the caller's tenant (any
+ * identity of it allowed to create keys may use one).
+ *
+ * Generating the RSA pair takes 0.1-3 s (4096 bits: the slow end) on the
+ * calling thread.
+ */
+#define CORE_BYOK_TTL_DEFAULT 86400           /* 24 hours, as AWS's import tokens */
+#define CORE_BYOK_TTL_MAX (7 * 86400)         /* 7 days */
+#define CORE_BYOK_USES_DEFAULT 1
+#define CORE_BYOK_USES_MAX 100
+#define CORE_BYOK_KEY_SIZE_DEFAULT 3072
+#define CORE_BYOK_PURGE_AFTER (7 * 86400)     /* expired tokens are removed this long after */
+
+typedef enum core_byok_wrapping {
+    CORE_BYOK_RSA_AES_KEY_WRAP_SHA256 = 1,
+    CORE_BYOK_RSA_OAEP_SHA256 = 2,
+} core_byok_wrapping;
+
+typedef struct core_import_token {
+    const char *id;            /* a UUID */
+    const char *owner;         /* the identity that created it */
+    int32_t key_size;          /* RSA modulus bits */
+    const char *public_pem;    /* SubjectPublicKeyInfo, PEM (RFC 7468 "PUBLIC KEY") */
+    int64_t created;
+    int64_t expires;
+    int32_t max_uses;
+    int32_t uses;
+} core_import_token;
+
+typedef struct core_import_token_spec {
+    int64_t ttl;               /* seconds, 1..CORE_BYOK_TTL_MAX; 0: the default */
+    int32_t max_uses;          /* 1..CORE_BYOK_USES_MAX; 0: the default */
+    int32_t key_size;          /* 3072 or 4096; 0: the default */
+} core_import_token_spec;
+
+/* A new token of the caller's tenant (CORE_ACT_CREATE: Writer and up; the
+ * operator is refused). Tokens of the tenant expired for more than
+ * CORE_BYOK_PURGE_AFTER are removed on the way. CF_ERR_INVALID_FIELD (spec
+ * out of range), CF_ERR_PERMISSION, store and crypto errors. */
+cf_status core_import_token_create(core_req *req, const core_import_token_spec *spec,
+                                   core_import_token **out);
+/* A token of the caller's tenant (CORE_ACT_READ_METADATA), expired or used
+ * up included. CF_ERR_NOT_FOUND for another tenant's, and for the operator. */
+cf_status core_import_token_get(core_req *req, const char *id, core_import_token **out);
+
+/* What the customer sent. blob is not secret (it is wrapped). */
+typedef struct core_byok_wrapped {
+    const char *token;         /* import token id */
+    core_byok_wrapping wrapping;
+    const uint8_t *blob;
+    size_t blob_len;
+} core_byok_wrapped;
+
+/* Unwrap blob with the token's RSA private key, per the wrapping. Pure (no
+ * store): CF_ERR_CRYPTO for anything that does not unwrap (wrong key,
+ * wrong wrapping, altered, truncated, an ephemeral key that is not 16, 24
+ * or 32 bytes); CF_ERR_INVALID_FIELD for an unknown wrapping. The caller
+ * frees *out. */
+cf_status core_byok_unwrap(EVP_PKEY *priv, core_byok_wrapping wrapping, const uint8_t *blob,
+                           size_t blob_len, cf_secret *out);
+
+/* Import wrapped material as a new Symmetric Key (as core_register would
+ * register it: CORE_ACT_CREATE, Digest, Cryptographic Length filled in).
+ * attrs: the client's canonical attributes; Cryptographic Algorithm is
+ * required (AES or HMAC-SHA1/224/256/384/512), a Cryptographic Length
+ * must match the material. Errors, in the order checked:
+ * CF_ERR_PERMISSION; CF_ERR_NOT_FOUND (no such token in the tenant),
+ * CF_ERR_STATE (the token expired), CF_ERR_USAGE_LIMIT (used up);
+ * CF_ERR_CRYPTO (does not unwrap); CF_ERR_MISSING / CF_ERR_INVALID_FIELD
+ * (algorithm, lengths, attributes); CF_ERR_NAME_TAKEN; store errors. The
+ * token's use is spent only when the key is stored. */
+cf_status core_byok_import_key(core_req *req, const core_byok_wrapped *in, const ttlv_item *attrs,
+                               core_object **out);
+/* Import wrapped material as the newest version of root key uid: a
+ * rotation (core_key_rotate, cause CORE_ROTATE_IMPORT) whose new version
+ * is the customer's material, of the key's length exactly. CORE_ACT_REKEY
+ * on the key (CF_ERR_NOT_FOUND / CF_ERR_PERMISSION), CF_ERR_OBJECT_TYPE
+ * (not a root key), then the token's and the material's errors as above,
+ * CF_ERR_STATE (the key is neither Pre-Active nor Active), CF_ERR_CONFLICT
+ * (rotated concurrently, retries exhausted). *out_version: the new one. */
+cf_status core_byok_import_version(core_req *req, const char *uid, const core_byok_wrapped *in,
+                                   uint32_t *out_version);
 
 /* ============================================ audit (core_audit.c, issue 7) */
 /*
@@ -1235,5 +1480,46 @@ typedef struct core_audit_export {
  * Same rights as core_audit_search. */
 cf_status core_audit_export_chain(core_req *req, const core_audit_query *q,
                                   core_audit_export *out);
+
+/* ============================================= rate limits (core_rate.c, issue 9) */
+/*
+ * Token buckets per identity and per tenant, in memory on each node (with N
+ * nodes a client may reach N times the rate: docs/security.md). Both front
+ * ends call core_rate_check right after authentication: KMIP once per batch
+ * item, REST once per request. Thread-safe; memory bounded by
+ * CF_LIMIT_RATE_BUCKETS.
+ */
+typedef struct core_rate core_rate;
+
+typedef struct core_rate_opts {
+    unsigned tenant_rps;    /* requests per second per tenant (default of the
+                             * tenants without their own setting), 0: none */
+    unsigned identity_rps;  /* per identity, 0: none */
+    size_t max_buckets;     /* 0: CF_LIMIT_RATE_BUCKETS */
+} core_rate_opts;
+
+#define CORE_RATE_SETTING "rate-limit" /* store setting: decimal rps, "0": unlimited */
+#define CORE_RATE_MAX 1000000
+
+cf_status core_rate_new(const core_rate_opts *o, core_rate **out);
+void core_rate_free(core_rate *r);
+/* One request of req->who (no limit without req->core->rate, or for an
+ * unauthenticated caller: the front ends refuse those first). Over the
+ * rate: CF_ERR_RATE_LIMITED with a client-safe message naming the limit
+ * and *out_retry_after (when non-NULL) the seconds until a request would
+ * pass (at least 1). */
+cf_status core_rate_check(core_req *req, unsigned *out_retry_after);
+/* The bucket of key at rate (0: always CF_OK) at time now_ms (a monotonic
+ * clock): the primitive of core_rate_check, for tests. */
+cf_status core_rate_take(core_rate *r, const char *key, unsigned rate, int64_t now_ms,
+                         unsigned *out_retry_after);
+/* Buckets in memory (tests). */
+size_t core_rate_count(core_rate *r);
+/* A tenant's own rate (store setting CORE_RATE_SETTING), overriding the
+ * server's --rate-tenant on every node within CF_LIMIT_RATE_SETTING_TTL:
+ * *out -1 when it has none. get: as core_tenant_get; set: operator only,
+ * 0..CORE_RATE_MAX (0: unlimited), -1 removes it. */
+cf_status core_rate_tenant_get(core_req *req, const char *tenant, int64_t *out);
+cf_status core_rate_tenant_set(core_req *req, const char *tenant, int64_t rps);
 
 #endif

@@ -60,6 +60,12 @@ static const struct core_authz_rule rules[CORE_ACTION_COUNT] = {
      CORE_AUTHZ_OPERATOR | CORE_AUTHZ_UNRESTRICTED, "manage identities", 0},
     {CORE_ACT_MANAGE_TENANTS, "manage-tenants", CORE_ROLE_NONE,
      CORE_AUTHZ_OPERATOR_ONLY | CORE_AUTHZ_UNRESTRICTED, "manage tenants", 0},
+    /* Reversibility (docs/export.md): a whole tenant's keys, root keys
+     * included, leave wrapped for a destination key: a Manager's decision. */
+    {CORE_ACT_EXPORT, "export", CORE_ROLE_MANAGER, OBJ,
+     "export objects wrapped for another key manager", 0},
+    {CORE_ACT_IMPORT, "import", CORE_ROLE_MANAGER, 0,
+     "import objects exported by another key manager", 0},
 };
 
 const struct core_authz_rule *core_authz_rules(size_t *out_n)

@@ -103,8 +103,8 @@ static cf_status wrap_once(core_req *req, core_object *obj, const cf_secret *pt,
     if (st == CF_OK)
         st = crypto_random(nonce, sizeof nonce);
     if (st == CF_OK)
-        st = core_env_seal(key.p, key.len, obj->tenant, obj->uid, v, aad, nonce, pt->p, pt->len,
-                           &ct);
+        st = core_env_seal(key.p, key.len, core_env_tenant(obj), obj->uid, v, aad, nonce, pt->p,
+                           pt->len, &ct);
     if (st == CF_OK && (out->ciphertext = cf_arena_memdup(req->arena, ct.p, ct.len)) == NULL)
         st = CF_ERR_NOMEM;
     out->ciphertext_len = st == CF_OK ? ct.len : 0;
@@ -180,7 +180,7 @@ static cf_status unwrap_with(core_req *req, const core_object *obj, const uint8_
     if (st == CF_ERR_DESTROYED)
         return core_fail(req, st, "version %u of the key is destroyed", h.version);
     if (st == CF_OK)
-        st = core_env_open(key.p, key.len, obj->tenant, &h, aad, pt);
+        st = core_env_open(key.p, key.len, core_env_tenant(obj), &h, aad, pt);
     cf_secret_free(&key);
     if (st == CF_ERR_CRYPTO)
         return core_fail(req, st, "the wrapped key does not authenticate (altered, or "

@@ -236,6 +236,19 @@ struct reserve_ctx {
     int64_t got;             /* encryptions reserved */
 };
 
+/* Is the object in the store (read in the caller's transaction) still the
+ * one loaded? A first version row is made from the loaded copy's material:
+ * had a Destroy committed since the load (a wrap racing Revoke + Destroy),
+ * the row would bring the destroyed material back, live (replayed by
+ * tests/integration/test_crash.py). CF_ERR_CONFLICT: the wrap reloads the
+ * key, and then sees its state. */
+static cf_status still_loaded(core_req *req, const core_object *obj)
+{
+    store_object cur;
+    cf_status st = store_object_get(req->st, obj->tenant, obj->uid, req->arena, &cur);
+    return st == CF_OK && cur.revision != obj->revision ? CF_ERR_CONFLICT : st;
+}
+
 /* Reserve a block in the newest version's row (creating the row). */
 static cf_status reserve_in_txn(core_req *req, void *p)
 {
@@ -246,7 +259,7 @@ static cf_status reserve_in_txn(core_req *req, void *p)
     cf_status st = store_version_get(req->st, obj->tenant, obj->uid, v, req->arena, &row);
 
     if (st == CF_ERR_NOT_FOUND) {
-        if ((st = newest_row(req, obj, &row)) != CF_OK)
+        if ((st = still_loaded(req, obj)) != CF_OK || (st = newest_row(req, obj, &row)) != CF_OK)
             return st;
         c->got = c->ceiling < CORE_ENV_RESERVE_BLOCK ? c->ceiling : CORE_ENV_RESERVE_BLOCK;
         row.uses_reserved = c->got;
@@ -303,6 +316,7 @@ static const char *cause_name(core_rotate_cause c)
     case CORE_ROTATE_POLICY: return "policy";
     case CORE_ROTATE_CEILING: return "ceiling";
     case CORE_ROTATE_KMIP_REKEY: return "kmip-rekey";
+    case CORE_ROTATE_IMPORT: return "import";
     default: return "unknown";
     }
 }
@@ -381,7 +395,10 @@ static cf_status rotate_prepare(core_req *req, struct rotate_ctx *c, const core_
     ttlv_item *v;
     cf_status st = core_version_material(req, obj, c->newest, &cur);
 
-    if (st == CF_OK)
+    if (st == CF_OK && o != NULL && o->material != NULL) /* BYOK (core_byok.c) */
+        st = o->material->len != cur.len ? CF_ERR_INVALID_FIELD
+                                         : cf_secret_dup(&m, o->material->p, o->material->len);
+    else if (st == CF_OK)
         st = crypto_random_secret(cur.len, &m);
     if (st == CF_OK)
         st = rotate_rows(req, c, &cur, &m);

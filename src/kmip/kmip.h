@@ -52,4 +52,14 @@ extern const size_t kmip_versions_count;
  * the caller then closes the connection. */
 void kmip_handle(const kmip_env *env, const uint8_t *msg, size_t len, cf_buf *out);
 
+/* ---------------------------------- export documents (kmip_doc.c) */
+/* Reversibility documents (docs/export.md) hold each object's attributes
+ * as the KMIP 2.1 TTLV encoding of an Attributes structure: these convert
+ * core's canonical list (core_object_attributes) to those bytes (appended
+ * to out) and back (canonical Attribute items, in the request's arena;
+ * attributes 2.1 does not define, such as Operation Policy Name, are
+ * left out). Errors: CF_ERR_INVALID_FIELD (message set), CF_ERR_NOMEM. */
+cf_status kmip_attrs_encode(core_req *req, const ttlv_item *attrs, cf_buf *out);
+cf_status kmip_attrs_decode(core_req *req, const uint8_t *p, size_t n, ttlv_item **out);
+
 #endif

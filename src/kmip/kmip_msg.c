@@ -188,6 +188,14 @@ static void run_item(kmip_op *op, const ttlv_item *item, batch_result *r, cf_buf
         r->message = "the client certificate is not registered with this server";
         return;
     }
+    /* Each batch item is one request of the caller's rate limits (the
+     * check REST makes too): Operation Failed, with General Failure in 1.x
+     * and Server Limit Exceeded in 2.x (util/status.c) and a message saying
+     * when to retry. */
+    if ((r->status = core_rate_check(op->req, NULL)) != CF_OK) {
+        r->message = op->req->err_msg;
+        return;
+    }
     def = kmip_op_find(opi->v.u32);
     if (def == NULL || def->since > op->ver) {
         r->status = CF_ERR_UNSUPPORTED_OP;

@@ -16,9 +16,18 @@
  * answer is impossible to frame: the end of the bad message is unknown).
  * Messages pipelined on one connection are handled in order.
  *
+ * Hostile peers (limits in util/limits.h, reasons there): connections are
+ * counted in total and per source address (IPv4 address or IPv6 /64), per
+ * protocol; the TLS handshake must finish within handshake_timeout of the
+ * accept and every request (KMIP message, HTTP request) within
+ * request_timeout of its first byte, whatever the pace of its bytes (a
+ * sweep per worker drops slow connections); a KMIP peer whose certificate
+ * maps to no identity may send messages of CF_LIMIT_KMIP_MESSAGE_PREAUTH
+ * bytes at most.
+ *
  * TLS 1.2 and 1.3 only. KMIP: client certificate required and verified
- * against tls.ca_file. HTTPS: client certificate requested, optional,
- * verified when given. Session resumption with client authentication works
+ * against tls.ca_file (and tls.crl_file's revocation lists). HTTPS: client
+ * certificate requested, optional, verified when given. Session resumption with client authentication works
  * across workers (session id contexts "coffre-kmip"/"coffre-https", one
  * server session cache of 20480 entries and ticket keys per context,
  * OpenSSL's default session lifetime). Clients that close without
@@ -40,6 +49,7 @@
 #ifndef CF_NET_H
 #define CF_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,6 +97,12 @@ typedef struct net_handlers {
      * no memory) closes it too. The bytes of out are taken over by the
      * network layer: do not keep pointers into it. */
     void (*kmip)(void *wstate, const net_peer *peer, const uint8_t *msg, size_t len, cf_buf *out);
+    /* Optional. Does the KMIP peer's certificate map to an identity? Asked
+     * when a frame header declares a message over
+     * CF_LIMIT_KMIP_MESSAGE_PREAUTH, before its body is read: false closes
+     * the connection; true is remembered for the connection. NULL: every
+     * verified peer counts as known (no pre-authentication limit). */
+    bool (*kmip_known)(void *wstate, const net_peer *peer);
     /* Every HTTPS request, including GET /health (the REST layer routes
      * it); the handler must answer (evhttp_send_reply...). Requests are
      * limited to GET POST PUT PATCH DELETE, 16 KiB of headers and 1 MiB of
@@ -102,6 +118,12 @@ typedef struct net_tls_config {
     const char *key_file;      /* server private key (PEM) */
     const char *ciphers;       /* TLS 1.2 cipher list, NULL = built-in default */
     const char *ciphersuites;  /* TLS 1.3 suites, NULL = OpenSSL default */
+    const char *crl_file;      /* PEM certificate revocation lists for client
+                                * certificates, NULL = none. When set, a client
+                                * certificate listed in its issuer's CRL is refused
+                                * (full handshakes and resumed sessions), an
+                                * expired CRL refuses its issuer's clients (fail
+                                * closed), an issuer without a CRL is not checked. */
 } net_tls_config;
 
 typedef struct net_config {
@@ -116,8 +138,14 @@ typedef struct net_config {
                                 * connection is accepted and closed at once, an
                                 * HTTPS one refused in the TLS client hello (both
                                 * logged at most once a second). */
-    unsigned handshake_timeout;/* seconds, 0 = CF_LIMIT_HANDSHAKE_TIMEOUT (KMIP; on
-                                * HTTPS evhttp's idle_timeout covers the handshake) */
+    unsigned max_connections_per_address; /* 0 = CF_LIMIT_CONNECTIONS_PER_ADDRESS;
+                                * per protocol, per source (IPv4 address, IPv6 /64).
+                                * Over it KMIP closes at accept, HTTPS refuses in
+                                * the client hello (logged at most once a second). */
+    unsigned handshake_timeout;/* seconds, 0 = CF_LIMIT_HANDSHAKE_TIMEOUT: from
+                                * accept to the end of the TLS handshake */
+    unsigned request_timeout;  /* seconds, 0 = CF_LIMIT_REQUEST_TIMEOUT: from the
+                                * first byte of a request to its last */
     unsigned idle_timeout;     /* seconds, 0 = CF_LIMIT_IDLE_TIMEOUT: no request read
                                 * (or no response progress) for that long closes */
     net_tls_config tls;

@@ -20,6 +20,14 @@
  *   only GET /health is served; everything else is a JSON 404.
  * - HTTPS handshake failures are logged from the TLS info callback (fatal
  *   alerts); evhttp drops the connection silently otherwise.
+ * - Hostile peers (net_guard.c): the source address is counted in the
+ *   client-hello callback, the first moment the address is ours to see
+ *   (evhttp 2.1 calls the bevcb before it hands the socket over); over the
+ *   per-address limit the hello is refused like one over the total. Each
+ *   connection is on its worker's list; the sweep (net_https_sweep) shuts
+ *   the socket of a connection past its handshake or request deadline down,
+ *   and evhttp, seeing the end of its connection, frees it. A request that
+ *   reaches the handler ends the request deadline (net_guard_mark).
  * - evhttp 2.1 answers what it refuses by itself (a body over
  *   NET_HTTP_MAX_BODY: 413; a malformed request line or header, headers over
  *   NET_HTTP_MAX_HEADERS: 400; a method it does not serve: 501) with an HTML
@@ -56,9 +64,16 @@
 
 struct net_hconn {
     struct net_server *srv;
+    struct net_worker *w;
+    struct net_hconn *prev, *next; /* w->hconns */
+    SSL *ssl;                      /* owns this state (ex_data) */
     net_peer peer;
     bool peer_ready;
     bool over_limit;
+    bool addr_counted;             /* addr holds one count of the per-address table */
+    bool dropped;                  /* shut down by the sweep */
+    struct net_addr addr;
+    struct net_guard guard;
 };
 
 void net_https_state_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
@@ -72,8 +87,40 @@ void net_https_state_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, 
 
     if (hc == NULL)
         return;
+    if (hc->prev)
+        hc->prev->next = hc->next;
+    else if (hc->w && hc->w->hconns == hc)
+        hc->w->hconns = hc->next;
+    if (hc->next)
+        hc->next->prev = hc->prev;
+    if (hc->addr_counted)
+        net_addr_release(hc->srv, &hc->addr, true);
     atomic_fetch_sub(&hc->srv->https_conns, 1);
     free(hc);
+}
+
+/* Count the source of a new connection; false: over the per-address limit. */
+static bool https_count_address(struct net_hconn *hc, SSL *ssl)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+
+    if (hc->addr_counted) /* a second ClientHello (TLS 1.3 HelloRetryRequest) */
+        return true;
+    if (getpeername(SSL_get_fd(ssl), (struct sockaddr *)&ss, &len) != 0 ||
+        !net_addr_of((struct sockaddr *)&ss, &hc->addr))
+        return true; /* no address to count: the total limit still applies */
+    if (!net_addr_acquire(hc->srv, &hc->addr, true)) {
+        if (net_ratelimit(&hc->srv->https_addr_log_at)) {
+            char addr[64];
+            net_format_addr((struct sockaddr *)&ss, addr, sizeof addr);
+            CF_LOGW("https: %s has %u connections, the per-address limit: refusing more "
+                    "(logged once a second)", addr, hc->srv->cfg.max_connections_per_address);
+        }
+        return false;
+    }
+    hc->addr_counted = true;
+    return true;
 }
 
 int net_https_client_hello_cb(SSL *ssl, int *alert, void *arg)
@@ -81,11 +128,16 @@ int net_https_client_hello_cb(SSL *ssl, int *alert, void *arg)
     struct net_hconn *hc = SSL_get_ex_data(ssl, net_tls_https_index());
     (void)arg;
 
-    if (hc == NULL || !hc->over_limit)
+    if (hc == NULL)
         return SSL_CLIENT_HELLO_SUCCESS;
-    if (net_ratelimit(&hc->srv->https_limit_log_at))
-        CF_LOGW("https: connection limit (%u) reached: refusing connections (logged once a second)",
-                hc->srv->cfg.max_connections);
+    if (hc->over_limit) {
+        if (net_ratelimit(&hc->srv->https_limit_log_at))
+            CF_LOGW("https: connection limit (%u) reached: refusing connections (logged once a "
+                    "second)", hc->srv->cfg.max_connections);
+    } else if (https_count_address(hc, ssl)) {
+        return SSL_CLIENT_HELLO_SUCCESS;
+    }
+    hc->over_limit = true; /* the failure alert is not logged again */
     *alert = SSL_AD_HANDSHAKE_FAILURE;
     return SSL_CLIENT_HELLO_ERROR;
 }
@@ -97,9 +149,11 @@ void net_https_info_cb(const SSL *ssl, int where, int ret)
     socklen_t len = sizeof ss;
     char addr[64] = "unknown";
 
+    hc = SSL_get_ex_data(ssl, net_tls_https_index());
+    if ((where & SSL_CB_HANDSHAKE_DONE) && hc && !hc->guard.handshake_done)
+        net_guard_mark(&hc->guard, ssl); /* the request deadlines start */
     if (!(where & SSL_CB_ALERT) || (ret >> 8) != SSL3_AL_FATAL || SSL_is_init_finished(ssl))
         return;
-    hc = SSL_get_ex_data(ssl, net_tls_https_index());
     if (hc && hc->over_limit)
         return; /* already logged, rate-limited */
     if (getpeername(SSL_get_fd(ssl), (struct sockaddr *)&ss, &len) == 0)
@@ -159,24 +213,34 @@ static void https_refusal_json(int status, char *buf, size_t cap, const char **o
 }
 
 /* out holds exactly one HTML error page of evhttp (a head with Content-Type
- * text/html and the Content-Length it announces): replace it. Anything else
- * is left alone. */
-static void https_page_to_json(struct evbuffer *out, int status)
+ * text/html and the Content-Length it announces; or, for a CONNECT request,
+ * to which evhttp gives no Content-Length, "Connection: close" and the
+ * page's own "<HTML>" start): replace it. Anything else is left alone. */
+static void https_page_to_json(struct evbuffer *out, int status, bool connect)
 {
-    char head[1024], body[320];
+    char head[1024], body[320], first[6];
     size_t len = evbuffer_get_length(out), hlen, n = 0;
     struct evbuffer_ptr end = evbuffer_search(out, "\r\n\r\n", 4, NULL);
     const char *v, *reason;
+    struct evbuffer_ptr at;
 
     if (end.pos < 0 || (hlen = (size_t)end.pos + 4) >= sizeof head ||
         evbuffer_copyout(out, head, hlen) != (ev_ssize_t)hlen)
         return;
     head[hlen] = '\0';
     if (strncmp(head, "HTTP/1.", 7) != 0 || (v = head_field(head, "Content-Type", &n)) == NULL ||
-        n < 9 || strncasecmp(v, "text/html", 9) != 0 ||
-        (v = head_field(head, "Content-Length", &n)) == NULL ||
-        strtoull(v, NULL, 10) != len - hlen)
+        n < 9 || strncasecmp(v, "text/html", 9) != 0)
         return;
+    if ((v = head_field(head, "Content-Length", &n)) != NULL) {
+        if (strtoull(v, NULL, 10) != len - hlen)
+            return;
+    } else if (!connect || (v = head_field(head, "Connection", &n)) == NULL || n != 5 ||
+               strncasecmp(v, "close", 5) != 0 || len - hlen < sizeof first ||
+               evbuffer_ptr_set(out, &at, hlen, EVBUFFER_PTR_SET) != 0 ||
+               evbuffer_copyout_from(out, &at, first, sizeof first) != (ev_ssize_t)sizeof first ||
+               memcmp(first, "<HTML>", sizeof first) != 0) {
+        return;
+    }
     https_refusal_json(status, body, sizeof body, &reason);
     evbuffer_drain(out, len);
     evbuffer_add_printf(out,
@@ -204,6 +268,7 @@ void evhttp_send_error(struct evhttp_request *req, int error, const char *reason
     struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
     struct evbuffer *out = bev ? bufferevent_get_output(bev) : NULL;
     bool fresh = out != NULL && evbuffer_get_length(out) == 0;
+    bool connect = evhttp_request_get_command(req) == EVHTTP_REQ_CONNECT; /* req may go below */
 
     pthread_once(&https_send_error_once, https_find_send_error);
     if (https_libevent_send_error == NULL) { /* cannot happen with libevent loaded */
@@ -217,7 +282,7 @@ void evhttp_send_error(struct evhttp_request *req, int error, const char *reason
     https_libevent_send_error(req, error, reason);
     /* Only a page written into an empty buffer is known to be all of it. */
     if (fresh)
-        https_page_to_json(out, error);
+        https_page_to_json(out, error, connect);
     if (bev)
         bufferevent_decref(bev);
     CF_LOGI("https: request refused by the HTTP layer (%d)", error);
@@ -236,11 +301,18 @@ static struct bufferevent *https_bevcb(struct event_base *base, void *arg)
     if (hc == NULL || (ssl = SSL_new(s->https_ctx)) == NULL)
         goto fail;
     hc->srv = s;
+    hc->w = w;
+    hc->ssl = ssl;
+    net_guard_init(&hc->guard);
     hc->over_limit = atomic_fetch_add(&s->https_conns, 1) + 1 > s->cfg.max_connections;
     if (SSL_set_ex_data(ssl, net_tls_https_index(), hc) != 1) {
         atomic_fetch_sub(&s->https_conns, 1);
         goto fail;
     }
+    hc->next = w->hconns; /* unlinked by net_https_state_free */
+    if (w->hconns)
+        w->hconns->prev = hc;
+    w->hconns = hc;
     hc = NULL; /* owned by ssl now: freed (and uncounted) by SSL_free */
     bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     ssl = NULL; /* freed by libevent on failure too (CLOSE_ON_FREE) */
@@ -299,6 +371,7 @@ static struct net_hconn *https_conn(struct evhttp_request *req)
         CF_LOGE("https: request without TLS refused");
         return NULL;
     }
+    net_guard_mark(&hc->guard, ssl); /* a whole request arrived in time */
     if (hc->peer_ready)
         return hc;
     sa = evhttp_connection_get_addr(evcon);
@@ -314,7 +387,7 @@ static struct net_hconn *https_conn(struct evhttp_request *req)
 
 /* RFC 9110 section 5.5: a field value holds no control character but HTAB
  * (evhttp keeps them). Such a request is refused whole, before routing. */
-static bool https_headers_clean(struct evhttp_request *req)
+bool net_https_headers_clean(struct evhttp_request *req)
 {
     const struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     const struct evkeyval *h;
@@ -332,7 +405,7 @@ static void https_gencb(struct evhttp_request *req, void *arg)
     struct net_worker *w = arg;
     struct net_hconn *hc = https_conn(req);
 
-    if (hc != NULL && !https_headers_clean(req)) {
+    if (hc != NULL && !net_https_headers_clean(req)) {
         https_reply_json(req, 400, "Bad Request",
                          "{\"error\":{\"code\":\"invalid_message\",\"message\":"
                          "\"a header value holds a control character\"}}");
@@ -349,6 +422,31 @@ static void https_gencb(struct evhttp_request *req, void *arg)
         return;
     }
     https_builtin(req);
+}
+
+void net_https_sweep(struct net_worker *w, int64_t now_ms)
+{
+    for (struct net_hconn *hc = w->hconns; hc != NULL; hc = hc->next) {
+        const char *why;
+        int fd;
+        if (hc->dropped) /* over a limit: refused at its hello, if one ever comes */
+            continue;
+        if ((why = net_guard_check(&hc->guard, hc->ssl, w->srv, now_ms)) == NULL)
+            continue;
+        if ((fd = SSL_get_fd(hc->ssl)) < 0)
+            continue;
+        hc->dropped = true;
+        if (!hc->peer_ready) {
+            struct sockaddr_storage ss;
+            socklen_t len = sizeof ss;
+            if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+                net_format_addr((struct sockaddr *)&ss, hc->peer.addr, sizeof hc->peer.addr);
+        }
+        CF_LOGI("https: %s: %s: closing", hc->peer.addr[0] ? hc->peer.addr : "unknown", why);
+        /* evhttp reads the end of the stream (or fails its next write) and
+         * frees the connection from its own callbacks. */
+        (void)shutdown(fd, SHUT_RDWR);
+    }
 }
 
 cf_status net_https_attach(struct net_worker *w, struct evconnlistener *lev)

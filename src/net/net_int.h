@@ -24,12 +24,13 @@
 #include <openssl/ssl.h>
 
 #include "net/net.h"
+#include "util/limits.h"
 
 #define NET_BACKLOG 1024
 #define NET_KMIP_HDR 8                 /* tag(3) type(1) length(4) */
 #define NET_TTLV_STRUCTURE 0x01
-#define NET_HTTP_MAX_BODY (1024u * 1024u)
-#define NET_HTTP_MAX_HEADERS (16u * 1024u)
+#define NET_HTTP_MAX_BODY CF_LIMIT_REST_BODY
+#define NET_HTTP_MAX_HEADERS CF_LIMIT_HTTP_HEADERS
 /* Stop reading a KMIP connection while this much response is unsent: a
  * client that pipelines requests but never reads cannot grow our memory. */
 #define NET_OUT_HIGH (1024u * 1024u)
@@ -41,7 +42,31 @@
 #define NET_MAX_WORKERS 256
 
 struct net_kconn;
+struct net_hconn;
 struct evhttp;
+
+/* A connection's source for the per-address limit (net_guard.c): the
+ * IPv4-mapped address, or an IPv6 address cut to its /64. */
+struct net_addr {
+    uint8_t b[16];
+};
+
+#define NET_ADDR_SHARDS 64
+#define NET_ADDR_BUCKETS 64
+struct net_addr_entry;
+struct net_addr_shard {
+    pthread_mutex_t mu;
+    struct net_addr_entry *buckets[NET_ADDR_BUCKETS];
+};
+
+/* A connection's deadlines (net_guard.c). */
+struct net_guard {
+    int64_t accepted_ms;       /* monotonic */
+    int64_t partial_since_ms;  /* first sweep that saw a request begin; 0: none */
+    uint64_t mark;             /* bytes read when the handshake or the last
+                                * request ended */
+    bool handshake_done;
+};
 
 struct net_worker {
     struct net_server *srv;
@@ -58,6 +83,8 @@ struct net_worker {
     struct evconnlistener *https_lev; /* borrowed from http */
     void *wstate;
     struct net_kconn *conns;    /* live KMIP connections (for shutdown) */
+    struct net_hconn *hconns;   /* live HTTPS connections (for the sweep) */
+    struct event *sweep_ev;     /* deadlines of this worker's connections */
 };
 
 struct net_server {
@@ -75,6 +102,12 @@ struct net_server {
     atomic_llong kmip_limit_log_at;  /* rate limits of "connection limit" lines */
     atomic_llong https_limit_log_at;
     atomic_llong accept_log_at; /* rate limit of accept error lines */
+    atomic_llong kmip_addr_log_at;   /* rate limits of "per-address limit" lines */
+    atomic_llong https_addr_log_at;
+    /* live connections per source address (net_guard.c) */
+    struct net_addr_shard addr_shards[NET_ADDR_SHARDS];
+    uint64_t addr_seed;
+    bool addrs_ready;
     /* main thread: signals and the stop pipe */
     struct event_base *main_base;
     struct event *sig_int;
@@ -103,11 +136,32 @@ bool net_ratelimit(atomic_llong *last);
 /* ex_data index of the per-connection HTTPS state (see net_https.c). */
 int net_tls_https_index(void);
 
+/* ---- net_guard.c ---- */
+int64_t net_now_ms(void);
+cf_status net_addrs_init(struct net_server *s);
+void net_addrs_free(struct net_server *s);
+/* The per-address key of sa; false for an address family without one. */
+bool net_addr_of(const struct sockaddr *sa, struct net_addr *out);
+/* Count one more connection of a source (https: the HTTPS count, else
+ * KMIP); false, counting nothing, when it already has
+ * max_connections_per_address. */
+bool net_addr_acquire(struct net_server *s, const struct net_addr *a, bool https);
+void net_addr_release(struct net_server *s, const struct net_addr *a, bool https);
+void net_guard_init(struct net_guard *g);
+/* The handshake, or a request, ended: bytes read so far are accounted. */
+void net_guard_mark(struct net_guard *g, const SSL *ssl);
+/* NULL while the connection is within its deadlines, else why it is not. */
+const char *net_guard_check(struct net_guard *g, const SSL *ssl, const struct net_server *s, int64_t now_ms);
+/* How often each worker sweeps its connections. */
+unsigned net_sweep_period_ms(const struct net_server *s);
+
 /* ---- net_kmip.c ---- */
 void net_kmip_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
                         int socklen, void *arg);
 /* Frees every connection of the worker (shutdown, worker thread only). */
 void net_kmip_close_all(struct net_worker *w);
+/* Drops the worker's KMIP connections past a deadline (worker thread). */
+void net_kmip_sweep(struct net_worker *w, int64_t now_ms);
 
 /* ---- net_https.c ---- */
 /* Creates the worker's evhttp on an already bound listener (takes it). */
@@ -115,9 +169,17 @@ cf_status net_https_attach(struct net_worker *w, struct evconnlistener *lev);
 /* OpenSSL ex_data free callback of the HTTPS state: decrements the count. */
 void net_https_state_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
                           void *argp);
+/* Shuts down the worker's HTTPS connections past a deadline (worker
+ * thread): evhttp then sees the end of the connection and frees it. */
+void net_https_sweep(struct net_worker *w, int64_t now_ms);
 /* SSL_CTX callbacks installed on the HTTPS context by net_tls.c. */
 int net_https_client_hello_cb(SSL *ssl, int *alert, void *arg);
 void net_https_info_cb(const SSL *ssl, int where, int ret);
+/* False when a header value holds a control character other than HTAB
+ * (RFC 9110 section 5.5): the request is refused before routing. Exposed
+ * for the HTTP fuzz target (tests/fuzz/fuzz_http.c). */
+struct evhttp_request;
+bool net_https_headers_clean(struct evhttp_request *req);
 
 /* ---- net_server.c ---- */
 /* Listener error callback shared by KMIP and HTTPS listeners. */

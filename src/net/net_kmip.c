@@ -26,6 +26,12 @@
  * - Callbacks are not deferred (BEV_OPT_DEFER_CALLBACKS): measured, deferral
  *   costs an extra trip through the event loop per message and buys nothing
  *   here since every path that frees a connection returns at once.
+ * - Hostile peers (net_guard.c): the source address is counted at accept
+ *   (over the per-address limit the connection is closed at once, as over
+ *   the total), the handshake and each message have deadlines checked by
+ *   the worker's sweep (net_kmip_sweep), and a frame over
+ *   CF_LIMIT_KMIP_MESSAGE_PREAUTH is read only from a peer whose
+ *   certificate maps to an identity (the kmip_known handler).
  * - Sessions stay resumable: a connection that ends normally (EOF, idle
  *   timeout, close after a response) is marked shut down, otherwise
  *   SSL_free would evict its session from the cache (vCenter reconnects for
@@ -67,6 +73,9 @@ struct net_kconn {
     bool open;     /* handshake done and peer filled */
     bool closing;  /* flush the output, then free */
     bool paused;   /* reading stopped: too much unsent output */
+    bool known;    /* kmip_known said the certificate maps to an identity */
+    struct net_guard guard; /* handshake and request deadlines */
+    struct net_addr addr;   /* source, counted in the per-address table */
 };
 
 static void kconn_process(struct net_kconn *c);
@@ -120,6 +129,7 @@ static void kconn_free(struct net_kconn *c, kconn_end how)
     bufferevent_free(c->bev); /* unsent responses are cleansed by buf_cleanse_free */
     cf_buf_free(&c->in);
     cf_buf_free(&c->out);
+    net_addr_release(w->srv, &c->addr, false);
     free(c);
     atomic_fetch_sub(&w->srv->kmip_conns, 1);
 }
@@ -147,6 +157,17 @@ static void kconn_timeouts(struct net_kconn *c, unsigned secs)
     bufferevent_set_timeouts(c->bev, &tv, &tv);
 }
 
+/* A frame over the pre-authentication limit from a peer not yet known:
+ * ask whether its certificate maps to an identity (net.h kmip_known). */
+static bool kconn_known(struct net_kconn *c)
+{
+    struct net_server *s = c->w->srv;
+
+    if (!c->known && (s->h.kmip_known == NULL || s->h.kmip_known(c->w->wstate, &c->peer)))
+        c->known = true;
+    return c->known;
+}
+
 static bool kconn_header_ok(struct net_kconn *c, const uint8_t *hdr, size_t *out_total)
 {
     size_t len = cf_be32(hdr + 4);
@@ -160,6 +181,12 @@ static bool kconn_header_ok(struct net_kconn *c, const uint8_t *hdr, size_t *out
     if (len > max - NET_KMIP_HDR) {
         CF_LOGW("kmip: %s (%s) declared a %zu-byte message, limit %zu: closing", c->peer.addr,
                 c->peer.subject, len + NET_KMIP_HDR, max);
+        return false;
+    }
+    if (len > CF_LIMIT_KMIP_MESSAGE_PREAUTH - NET_KMIP_HDR && !kconn_known(c)) {
+        CF_LOGW("kmip: %s (%s) declared a %zu-byte message; an unregistered certificate is "
+                "limited to %u bytes: closing", c->peer.addr, c->peer.subject, len + NET_KMIP_HDR,
+                CF_LIMIT_KMIP_MESSAGE_PREAUTH);
         return false;
     }
     *out_total = NET_KMIP_HDR + len;
@@ -207,6 +234,7 @@ static bool kconn_handle(struct net_kconn *c, struct evbuffer *in, size_t total)
         msg = c->in.p;
     }
     w->srv->h.kmip(w->wstate, &c->peer, msg, total, &c->out);
+    net_guard_mark(&c->guard, bufferevent_openssl_get_ssl(c->bev));
     evbuf_cleanse_drain(in, total);
     if (c->in.cap > NET_IN_KEEP)
         cf_buf_free(&c->in);
@@ -260,6 +288,7 @@ static cf_status kconn_open(struct net_kconn *c)
         return rc;
     }
     c->open = true;
+    net_guard_mark(&c->guard, ssl);
     kconn_timeouts(c, c->w->srv->cfg.idle_timeout);
     kconn_want(c, NET_KMIP_HDR);
     CF_LOGD("kmip: %s connected as %s (%s%s)", c->peer.addr, c->peer.subject, SSL_get_version(ssl),
@@ -354,13 +383,16 @@ static void kconn_write_cb(struct bufferevent *bev, void *arg)
     }
 }
 
-static cf_status kconn_new(struct net_worker *w, evutil_socket_t fd, const struct sockaddr *sa)
+static cf_status kconn_new(struct net_worker *w, evutil_socket_t fd, const struct sockaddr *sa,
+                           const struct net_addr *addr)
 {
     struct net_kconn *c = calloc(1, sizeof *c);
     SSL *ssl = NULL;
 
     if (c == NULL)
         goto fail;
+    c->addr = *addr;
+    net_guard_init(&c->guard);
     ERR_clear_error();
     if ((ssl = SSL_new(w->srv->kmip_ctx)) == NULL)
         goto fail;
@@ -387,30 +419,69 @@ fail:
     return CF_ERR_NOMEM;
 }
 
+/* Over the total or the per-address limit: closed at once (logged at
+ * most once a second per kind). */
+static void kmip_refuse(struct net_server *s, evutil_socket_t fd, const struct sockaddr *sa,
+                        bool per_address)
+{
+    if (net_ratelimit(per_address ? &s->kmip_addr_log_at : &s->kmip_limit_log_at)) {
+        char addr[64];
+        net_format_addr(sa, addr, sizeof addr);
+        if (per_address)
+            CF_LOGW("kmip: %s has %u connections, the per-address limit: refusing more "
+                    "(logged once a second)", addr, s->cfg.max_connections_per_address);
+        else
+            CF_LOGW("kmip: connection limit (%u) reached: refusing %s (logged once a second)",
+                    s->cfg.max_connections, addr);
+    }
+    evutil_closesocket(fd);
+}
+
 void net_kmip_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
                         int socklen, void *arg)
 {
     struct net_worker *w = arg;
     struct net_server *s = w->srv;
     unsigned n = atomic_fetch_add(&s->kmip_conns, 1) + 1;
+    struct net_addr addr;
     int one = 1;
     (void)lev;
     (void)socklen;
 
     if (n > s->cfg.max_connections) {
         atomic_fetch_sub(&s->kmip_conns, 1);
-        if (net_ratelimit(&s->kmip_limit_log_at)) {
-            char addr[64];
-            net_format_addr(sa, addr, sizeof addr);
-            CF_LOGW("kmip: connection limit (%u) reached: refusing %s (logged once a second)",
-                    s->cfg.max_connections, addr);
-        }
-        evutil_closesocket(fd);
+        kmip_refuse(s, fd, sa, false);
+        return;
+    }
+    net_addr_of(sa, &addr);
+    if (!net_addr_acquire(s, &addr, false)) {
+        atomic_fetch_sub(&s->kmip_conns, 1);
+        kmip_refuse(s, fd, sa, true);
         return;
     }
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (kconn_new(w, fd, sa) != CF_OK)
+    if (kconn_new(w, fd, sa, &addr) != CF_OK) {
+        net_addr_release(s, &addr, false);
         atomic_fetch_sub(&s->kmip_conns, 1);
+    }
+}
+
+void net_kmip_sweep(struct net_worker *w, int64_t now_ms)
+{
+    struct net_kconn *c = w->conns, *next;
+
+    for (; c != NULL; c = next) {
+        const char *why;
+        next = c->next;
+        if (c->closing)
+            continue;
+        why = net_guard_check(&c->guard, bufferevent_openssl_get_ssl(c->bev), w->srv, now_ms);
+        if (why == NULL)
+            continue;
+        CF_LOGI("kmip: %s%s%s: %s: closing", c->peer.addr, c->open ? " " : "",
+                c->open ? c->peer.subject : "", why);
+        kconn_free(c, KCONN_ABORT);
+    }
 }
 
 void net_kmip_close_all(struct net_worker *w)

@@ -63,20 +63,21 @@ static void net_global_init(void)
 
 static cf_status cfg_copy(struct net_server *s, const net_config *cfg)
 {
-    const char *src[7] = {cfg->kmip_listen, cfg->https_listen, cfg->tls.ca_file, cfg->tls.cert_file,
-                          cfg->tls.key_file, cfg->tls.ciphers, cfg->tls.ciphersuites};
-    const char **dst[7] = {&s->cfg.kmip_listen, &s->cfg.https_listen, &s->cfg.tls.ca_file,
+    const char *src[8] = {cfg->kmip_listen, cfg->https_listen, cfg->tls.ca_file, cfg->tls.cert_file,
+                          cfg->tls.key_file, cfg->tls.ciphers, cfg->tls.ciphersuites,
+                          cfg->tls.crl_file};
+    const char **dst[8] = {&s->cfg.kmip_listen, &s->cfg.https_listen, &s->cfg.tls.ca_file,
                            &s->cfg.tls.cert_file, &s->cfg.tls.key_file, &s->cfg.tls.ciphers,
-                           &s->cfg.tls.ciphersuites};
+                           &s->cfg.tls.ciphersuites, &s->cfg.tls.crl_file};
     size_t total = 1;
     char *p;
 
     s->cfg = *cfg;
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 8; i++)
         total += src[i] ? strlen(src[i]) + 1 : 0;
     if ((p = s->strings = malloc(total)) == NULL)
         return CF_ERR_NOMEM;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 8; i++) {
         size_t n = src[i] ? strlen(src[i]) + 1 : 0;
         if (n) {
             memcpy(p, src[i], n);
@@ -92,8 +93,15 @@ static cf_status cfg_copy(struct net_server *s, const net_config *cfg)
     }
     if (s->cfg.max_connections == 0 || s->cfg.max_connections > CF_LIMIT_CONNECTIONS)
         s->cfg.max_connections = CF_LIMIT_CONNECTIONS;
+    if (s->cfg.max_connections_per_address == 0 ||
+        s->cfg.max_connections_per_address > s->cfg.max_connections)
+        s->cfg.max_connections_per_address = s->cfg.max_connections < CF_LIMIT_CONNECTIONS_PER_ADDRESS
+                                                 ? s->cfg.max_connections
+                                                 : CF_LIMIT_CONNECTIONS_PER_ADDRESS;
     if (s->cfg.handshake_timeout == 0)
         s->cfg.handshake_timeout = CF_LIMIT_HANDSHAKE_TIMEOUT;
+    if (s->cfg.request_timeout == 0)
+        s->cfg.request_timeout = CF_LIMIT_REQUEST_TIMEOUT;
     if (s->cfg.idle_timeout == 0)
         s->cfg.idle_timeout = CF_LIMIT_IDLE_TIMEOUT;
     return CF_OK;
@@ -250,6 +258,18 @@ static void relisten_cb(evutil_socket_t fd, short what, void *arg)
         evconnlistener_enable(w->https_lev);
 }
 
+/* Deadlines of the worker's connections (net_guard.c). */
+static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct net_worker *w = arg;
+    int64_t now = net_now_ms();
+    (void)fd;
+    (void)what;
+
+    net_kmip_sweep(w, now);
+    net_https_sweep(w, now);
+}
+
 static void stop_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct net_worker *w = arg;
@@ -277,6 +297,10 @@ static void worker_teardown(struct net_worker *w)
     if (w->relisten_ev) {
         event_free(w->relisten_ev);
         w->relisten_ev = NULL;
+    }
+    if (w->sweep_ev) {
+        event_free(w->sweep_ev);
+        w->sweep_ev = NULL;
     }
     event_base_loop(w->base, EVLOOP_NONBLOCK); /* run the bufferevents' finalizers */
 }
@@ -311,6 +335,8 @@ static void *worker_main(void *arg)
 static cf_status workers_new(struct net_server *s)
 {
     long n = s->cfg.workers ? (long)s->cfg.workers : sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned period = net_sweep_period_ms(s);
+    struct timeval tv = {.tv_sec = (time_t)(period / 1000), .tv_usec = (suseconds_t)(period % 1000) * 1000};
 
     s->nworkers = (unsigned)(n < 1 ? 1 : n > NET_MAX_WORKERS ? NET_MAX_WORKERS : n);
     if ((s->workers = calloc(s->nworkers, sizeof *s->workers)) == NULL)
@@ -321,8 +347,11 @@ static cf_status workers_new(struct net_server *s)
         w->index = i;
         if ((w->base = event_base_new()) == NULL ||
             (w->stop_ev = event_new(w->base, -1, 0, stop_cb, w)) == NULL ||
-            (w->relisten_ev = evtimer_new(w->base, relisten_cb, w)) == NULL)
+            (w->relisten_ev = evtimer_new(w->base, relisten_cb, w)) == NULL ||
+            (w->sweep_ev = event_new(w->base, -1, EV_PERSIST, sweep_cb, w)) == NULL)
             return CF_ERR_NOMEM;
+        if (event_add(w->sweep_ev, &tv) != 0)
+            return CF_ERR_INTERNAL;
     }
     return CF_OK;
 }
@@ -462,6 +491,8 @@ cf_status net_server_start(const net_config *cfg, const net_handlers *h, net_ser
     s->sync_init = true;
     if ((rc = cfg_copy(s, cfg)) != CF_OK)
         goto out;
+    if ((rc = net_addrs_init(s)) != CF_OK)
+        goto out;
     if ((rc = net_tls_ctx_new(&s->cfg.tls, false, &s->kmip_ctx)) != CF_OK)
         goto out;
     if (s->cfg.https_listen && (rc = net_tls_ctx_new(&s->cfg.tls, true, &s->https_ctx)) != CF_OK)
@@ -536,6 +567,7 @@ void net_server_free(net_server *s)
             event_base_free(w->base); /* runs pending finalizers (SSL_free) */
     }
     free(s->workers);
+    net_addrs_free(s); /* after the connections: their finalizers release */
     main_free(s);
     SSL_CTX_free(s->kmip_ctx);
     SSL_CTX_free(s->https_ctx);

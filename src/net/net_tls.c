@@ -18,6 +18,18 @@
  *   key material) are wiped from OpenSSL's read buffer once handed over.
  * - Identities are never truncated: a certificate name longer than net_peer
  *   can hold fails the connection instead.
+ * - Client certificates: OpenSSL checks the chain, the validity dates
+ *   (expired and not-yet-valid certificates are refused) and the purpose
+ *   "TLS client" (an Extended Key Usage, when present, must allow
+ *   clientAuth). With tls.crl_file, the leaf is checked against its
+ *   issuer's CRL (X509_V_FLAG_CRL_CHECK): a listed certificate is refused,
+ *   an issuer without a CRL is not checked (net_verify_cb; a pinned
+ *   self-signed vCenter certificate has none), an expired CRL refuses its
+ *   issuer's clients (a stale list cannot prove anything: fail closed).
+ * - Resumed sessions skip the chain verification, so a certificate revoked
+ *   (or expired) after its session was made could come back for the
+ *   session's lifetime: net_tls_fill_peer checks a resumed session's leaf
+ *   against the dates and the CRLs again (net_tls_recheck).
  */
 #include "net/net_int.h"
 
@@ -163,6 +175,52 @@ static void peer_issuer(SSL *ssl, X509 *cert, net_peer *peer)
     X509_STORE_CTX_free(sc);
 }
 
+/* The leaf's issuer has no CRL: accepted (see the note above); any other
+ * verdict is OpenSSL's. The error is cleared so that the session's verify
+ * result stays X509_V_OK. */
+static int net_verify_cb(int ok, X509_STORE_CTX *x)
+{
+    if (!ok && X509_STORE_CTX_get_error(x) == X509_V_ERR_UNABLE_TO_GET_CRL) {
+        X509_STORE_CTX_set_error(x, X509_V_OK);
+        return 1;
+    }
+    return ok;
+}
+
+/* Is cert still acceptable now (a resumed session's, verified when the
+ * session was made)? Dates, then a CRL of its issuer that lists it. */
+static cf_status net_tls_recheck(SSL *ssl, X509 *cert)
+{
+    X509_STORE *store = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
+    X509_STORE_CTX *sc = NULL;
+    STACK_OF(X509_CRL) *crls = NULL;
+    cf_status rc = CF_ERR_AUTH;
+
+    if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0 ||
+        X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0)
+        return rc; /* expired, not yet valid, or unreadable */
+    if (!(X509_VERIFY_PARAM_get_flags(X509_STORE_get0_param(store)) & X509_V_FLAG_CRL_CHECK))
+        return CF_OK;
+    if ((sc = X509_STORE_CTX_new()) == NULL || X509_STORE_CTX_init(sc, store, cert, NULL) != 1) {
+        rc = CF_ERR_NOMEM;
+        goto out;
+    }
+    crls = X509_STORE_CTX_get1_crls(sc, X509_get_issuer_name(cert));
+    for (int i = 0; crls && i < sk_X509_CRL_num(crls); i++) {
+        X509_CRL *crl = sk_X509_CRL_value(crls, i);
+        X509_REVOKED *rev = NULL;
+        const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+        if (X509_CRL_get0_by_cert(crl, &rev, cert) == 1 ||
+            (next != NULL && X509_cmp_current_time(next) <= 0))
+            goto out; /* revoked, or only a stale list */
+    }
+    rc = CF_OK;
+out:
+    sk_X509_CRL_pop_free(crls, X509_CRL_free);
+    X509_STORE_CTX_free(sc);
+    return rc;
+}
+
 cf_status net_tls_fill_peer(SSL *ssl, net_peer *peer)
 {
     X509 *cert;
@@ -177,6 +235,8 @@ cf_status net_tls_fill_peer(SSL *ssl, net_peer *peer)
     ERR_clear_error();
     cert = SSL_get0_peer_certificate(ssl);
     if (cert == NULL || SSL_get_verify_result(ssl) != X509_V_OK)
+        goto out;
+    if (SSL_session_reused(ssl) && (rc = net_tls_recheck(ssl, cert)) != CF_OK)
         goto out;
     if ((rc = name_to_text(X509_get_subject_name(cert), peer->subject, sizeof peer->subject)) != CF_OK)
         goto out;
@@ -197,8 +257,39 @@ out:
     return rc;
 }
 
+/* Revocation lists for client certificates (tls.crl_file). */
+static cf_status ctx_load_crls(SSL_CTX *ctx, const char *file, bool log)
+{
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    X509_LOOKUP *lk = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+    STACK_OF(X509_OBJECT) *objs;
+    int n;
+
+    if (lk == NULL || (n = X509_load_crl_file(lk, file, X509_FILETYPE_PEM)) <= 0) {
+        CF_LOGE("net: no usable certificate revocation list in %s", file);
+        return CF_ERR_CRYPTO;
+    }
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+    objs = X509_STORE_get0_objects(store);
+    for (int i = 0; log && i < sk_X509_OBJECT_num(objs); i++) {
+        X509_CRL *crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objs, i));
+        const ASN1_TIME *next = crl ? X509_CRL_get0_nextUpdate(crl) : NULL;
+        char issuer[512];
+        if (crl == NULL || name_to_text(X509_CRL_get_issuer(crl), issuer, sizeof issuer) != CF_OK)
+            continue;
+        if (next != NULL && X509_cmp_current_time(next) <= 0)
+            CF_LOGW("net: the CRL of \"%s\" has expired: its clients are refused until a fresh "
+                    "one is installed", issuer);
+        else
+            CF_LOGI("net: checking client certificates of \"%s\" against its CRL (%d revoked)",
+                    issuer, sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)));
+    }
+    (void)n;
+    return CF_OK;
+}
+
 /* Certificate, key and the CA clients must chain to. */
-static cf_status ctx_load_files(SSL_CTX *ctx, const net_tls_config *t)
+static cf_status ctx_load_files(SSL_CTX *ctx, const net_tls_config *t, bool https)
 {
     STACK_OF(X509_NAME) *names;
 
@@ -226,6 +317,8 @@ static cf_status ctx_load_files(SSL_CTX *ctx, const net_tls_config *t)
         return CF_ERR_CRYPTO;
     }
     SSL_CTX_set_client_CA_list(ctx, names);
+    if (t->crl_file)
+        return ctx_load_crls(ctx, t->crl_file, !https);
     return CF_OK;
 }
 
@@ -246,7 +339,7 @@ static cf_status ctx_set_params(SSL_CTX *ctx, const net_tls_config *t, bool http
                                  SSL_OP_IGNORE_UNEXPECTED_EOF);
     /* Idle connections hold no record buffers (many vCenter/ESXi hosts). */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-    SSL_CTX_set_verify(ctx, mode, NULL);
+    SSL_CTX_set_verify(ctx, mode, t->crl_file ? net_verify_cb : NULL);
     SSL_CTX_set_verify_depth(ctx, NET_VERIFY_DEPTH);
     if (SSL_CTX_set_session_id_context(ctx, (const unsigned char *)sid, (unsigned)strlen(sid)) != 1)
         return CF_ERR_CRYPTO;
@@ -281,7 +374,7 @@ cf_status net_tls_ctx_new(const net_tls_config *tls, bool https, SSL_CTX **out)
     rc = CF_ERR_NOMEM;
     if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
         goto out;
-    if ((rc = ctx_load_files(ctx, tls)) != CF_OK)
+    if ((rc = ctx_load_files(ctx, tls, https)) != CF_OK)
         goto out;
     if ((rc = ctx_set_params(ctx, tls, https)) != CF_OK)
         goto out;

@@ -72,7 +72,7 @@ static void reply_json(struct evhttp_request *req, int status, json_t *body)
         return;
     }
     rest_reply_raw(req, status, text, strlen(text));
-    free(text);
+    cf_json_free(text);
 }
 
 void rest_reply_json(rest_call *c, int status, json_t *body)
@@ -122,6 +122,12 @@ static const struct rest_route routes[] = {
     {EVHTTP_REQ_GET, "/health", route_health, false},
     {EVHTTP_REQ_GET, "/v1/openapi.json", route_openapi, false},
     {EVHTTP_REQ_GET, "/v1/me", rest_me, true},
+    {EVHTTP_REQ_POST, "/v1/import-tokens", rest_byok_token_create, true},
+    {EVHTTP_REQ_GET, "/v1/import-tokens/{}", rest_byok_token_get, true},
+    {EVHTTP_REQ_POST, "/v1/keys/{}/versions", rest_byok_version_import, true},
+    {EVHTTP_REQ_POST, "/v1/keys/{}/export", rest_export_key, true},
+    {EVHTTP_REQ_POST, "/v1/export", rest_export_tenant, true},
+    {EVHTTP_REQ_POST, "/v1/import", rest_import_document, true},
     {EVHTTP_REQ_GET, "/v1/audit", rest_audit_list, true},
     {EVHTTP_REQ_GET, "/v1/audit/export", rest_audit_export, true},
     {EVHTTP_REQ_GET, "/v1/audit/public-key", rest_audit_public_key, true},

@@ -6,8 +6,15 @@
  * which compares the secret's hash in constant time and refuses disabled,
  * expired or suspended identities. Every refusal looks the same to the
  * client (401 `unauthenticated`, WWW-Authenticate: Bearer): which check
- * failed is logged by core, never told. The token is never logged.
+ * failed is logged by core, never told. The token is never logged. A 401
+ * also closes the connection (Connection: close): a client without a
+ * valid token gets one request per TLS handshake, not a pipeline of them.
+ *
+ * An authenticated caller then passes the rate limits (core_rate_check,
+ * the one check for KMIP and REST): over them, 429 `rate_limited` with
+ * Retry-After (RFC 9110 section 10.2.3, seconds) and core's message.
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -24,7 +31,25 @@ static void refuse(rest_call *c, const char *msg)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
     evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"coffre\"");
+    evhttp_add_header(h, "Connection", "close");
     rest_reply_error(c->req, 401, "unauthenticated", msg);
+}
+
+/* The caller's request rate (after authentication); false: replied 429. */
+static bool rate_check(rest_call *c)
+{
+    unsigned retry = 0;
+    char v[16];
+    cf_status st = core_rate_check(&c->creq, &retry);
+
+    if (st == CF_OK)
+        return true;
+    if (st == CF_ERR_RATE_LIMITED) {
+        snprintf(v, sizeof v, "%u", retry ? retry : 1);
+        evhttp_add_header(evhttp_request_get_output_headers(c->req), "Retry-After", v);
+    }
+    rest_reply_status(c, st);
+    return false;
 }
 
 bool rest_authenticate(rest_call *c)
@@ -60,5 +85,5 @@ bool rest_authenticate(rest_call *c)
         return false;
     }
     c->creq.who = who;
-    return true;
+    return rate_check(c);
 }

@@ -251,7 +251,7 @@ static cf_status error_text(rest_call *c, cf_status st, cf_secret *out)
     char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
     cf_status rc = text ? cf_secret_dup(out, (const uint8_t *)text, strlen(text)) : CF_ERR_NOMEM;
     json_decref(e);
-    free(text);
+    cf_json_free(text);
     return rc;
 }
 
@@ -316,7 +316,7 @@ static void single(rest_call *c, enum env_op op)
     else
         rest_reply_status(c, st);
     cf_secret_free(&text);
-    free(qid);
+    cf_json_free(qid);
     json_decref(body);
 }
 
@@ -404,7 +404,7 @@ out:
     for (size_t i = 0; i < BATCH_MAX; i++)
         cf_secret_free(&pieces[i]);
     cf_secret_free(&text);
-    free(qid);
+    cf_json_free(qid);
     json_decref(body);
 }
 

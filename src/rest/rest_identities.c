@@ -319,7 +319,7 @@ static void reply_with_token(rest_call *c, const core_identity_rec *r, const cf_
     }
     rest_reply_raw(c->req, 201, (const char *)out.p, n);
 out:
-    free(text);
+    cf_json_free(text);
     cf_secret_free(&out);
 }
 

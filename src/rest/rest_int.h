@@ -44,8 +44,10 @@ void rest_reply_error_details(struct evhttp_request *req, int status, const char
 void rest_reply_status(rest_call *c, cf_status st);
 
 /* -------------------------------------------------------- rest_auth.c */
-/* Authenticate `Authorization: Bearer <token>` into c->creq.who; false
- * (after a 401 with WWW-Authenticate: Bearer) when missing or refused. */
+/* Authenticate `Authorization: Bearer <token>` into c->creq.who, then
+ * check the caller's rate limits (core_rate_check); false when replied:
+ * 401 with WWW-Authenticate: Bearer (missing or refused), 429 with
+ * Retry-After (over a rate limit). */
 bool rest_authenticate(rest_call *c);
 
 /* -------------------------------------------------------- rest_json.c */
@@ -104,7 +106,20 @@ void rest_keys_update(rest_call *c);      /* PATCH /v1/keys/{id}: name, aliases,
 void rest_keys_deactivate(rest_call *c);
 
 /* ------------------------------------------------ rest_keys_import.c */
-void rest_keys_import(rest_call *c);      /* POST /v1/keys/import (raw, PEM, DER) */
+void rest_keys_import(rest_call *c);      /* POST /v1/keys/import (raw, PEM, DER, wrapped) */
+/* The BYOK fields of body, {"import_token", "wrapping", "material": base64
+ * of the wrapped blob}, into *out (the blob in the arena). false: replied. */
+bool rest_byok_wrapped(rest_call *c, json_t *body, core_byok_wrapped *out);
+
+/* ------------------------------------------------------- rest_byok.c */
+void rest_byok_token_create(rest_call *c);  /* POST /v1/import-tokens */
+void rest_byok_token_get(rest_call *c);     /* GET /v1/import-tokens/{id} */
+void rest_byok_version_import(rest_call *c);/* POST /v1/keys/{id}/versions (BYOK new version) */
+
+/* ----------------------------------------------------- rest_export.c */
+void rest_export_key(rest_call *c);       /* POST /v1/keys/{id}/export */
+void rest_export_tenant(rest_call *c);    /* POST /v1/export */
+void rest_import_document(rest_call *c);  /* POST /v1/import (rest_import.c) */
 
 /* --------------------------------------------------- rest_envelope.c */
 void rest_env_wrap(rest_call *c);         /* POST /v1/keys/{id}/wrap */

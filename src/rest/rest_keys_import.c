@@ -1,6 +1,7 @@
 /*
  * rest_keys_import.c - POST /v1/keys/import: bring your own key, in the
- * clear, as raw bytes (base64), PEM text or DER (base64).
+ * clear, as raw bytes (base64), PEM text or DER (base64), or wrapped for
+ * an import token ("format": "wrapped", docs/byok.md).
  *
  * The material becomes the KMIP object structure Register takes (1.4
  * section 2.2): a Symmetric Key with a Raw Key Block, a Private Key
@@ -18,6 +19,12 @@
  * "ENCRYPTED PRIVATE KEY", or RFC 1421 headers) are refused: the server
  * has no passphrase. DER: the structures are tried in the order above; the
  * DER shape checks of crypto_key_load make the match unambiguous.
+ *
+ * Wrapped (BYOK): the blob is unwrapped by core with the token's private
+ * key (core_byok_import_key) and never appears here in the clear. Without
+ * "kind", a wrapped AES key is a root key (what customers bring their own
+ * keys for: the KMS practice of importing customer root keys), a wrapped
+ * HMAC key a standard one.
  *
  * Secrets: decoded material lives in cf_secret buffers, freed on every
  * path; the JSON string that carried it is cleansed in place before the
@@ -355,12 +362,15 @@ static ttlv_item *object_of(cf_arena *a, const struct parsed *p)
     return o;
 }
 
-static uint32_t default_usage(const struct parsed *p)
+/* As POST /v1/keys: a root AES key is an envelope KEK (docs/envelope.md),
+ * it wraps and unwraps. */
+static uint32_t default_usage(const struct parsed *p, bool root)
 {
     switch (p->object_type) {
     case KMIP_OBJECT_TYPE_SYMMETRIC_KEY:
-        return p->alg == KMIP_CRYPTOGRAPHIC_ALGORITHM_AES ? U(ENCRYPT) | U(DECRYPT)
-                                                          : U(MAC_GENERATE) | U(MAC_VERIFY);
+        if (p->alg == KMIP_CRYPTOGRAPHIC_ALGORITHM_AES)
+            return root ? U(WRAP_KEY) | U(UNWRAP_KEY) : U(ENCRYPT) | U(DECRYPT);
+        return U(MAC_GENERATE) | U(MAC_VERIFY);
     case KMIP_OBJECT_TYPE_PRIVATE_KEY:
         return U(SIGN) | U(VERIFY);
     default: /* public keys, certificates */
@@ -393,7 +403,7 @@ static void import_parsed(rest_call *c, const rest_key_opts *o, const struct par
         rest_nomem(c);
         return;
     }
-    if (!rest_usage_mask(c, o->usage, default_usage(p), &mask) ||
+    if (!rest_usage_mask(c, o->usage, default_usage(p, o->root), &mask) ||
         !rest_key_opts_attrs(c, o, true, mask, o->root, attrs))
         return;
     if ((st = core_register(&c->creq, p->object_type, object, attrs, &obj)) != CF_OK) {
@@ -404,10 +414,127 @@ static void import_parsed(rest_call *c, const rest_key_opts *o, const struct par
     rest_key_created(c, obj, NULL, o->activate);
 }
 
+/* ------------------------------------------------------------- wrapped */
+/* The wrapped blob: RSA-4096 (512 bytes) + AES-KWP of 64 bytes + 8, with room. */
+#define WRAPPED_MAX 2048
+
+static const struct rest_name_map wrappings[] = {
+    {"rsa_aes_key_wrap_sha256", CORE_BYOK_RSA_AES_KEY_WRAP_SHA256},
+    {"rsa_oaep_sha256", CORE_BYOK_RSA_OAEP_SHA256},
+    {NULL, 0},
+};
+
+bool rest_byok_wrapped(rest_call *c, json_t *body, core_byok_wrapped *out)
+{
+    const char *w = NULL, *m = NULL;
+    cf_secret blob = {0};
+    uint32_t v;
+    bool ok;
+
+    memset(out, 0, sizeof *out);
+    if (!rest_get_string(c, body, "import_token", true, &out->token) ||
+        !rest_get_string(c, body, "wrapping", true, &w) ||
+        !rest_get_string(c, body, "material", true, &m))
+        return false;
+    if (!rest_map_value(wrappings, w, &v))
+        return rest_bad_field(c, "field \"wrapping\" must be rsa_aes_key_wrap_sha256 or "
+                                 "rsa_oaep_sha256");
+    out->wrapping = (core_byok_wrapping)v;
+    if (json_string_length(json_object_get(body, "material")) > WRAPPED_MAX / 3 * 4)
+        return rest_bad_field(c, "field \"material\": the wrapped blob is at most %d bytes",
+                              WRAPPED_MAX);
+    if (!b64_field(c, m, json_string_length(json_object_get(body, "material")), &blob,
+                   "the wrapped material"))
+        return false;
+    out->blob = cf_arena_memdup(c->env->arena, blob.p, blob.len);
+    out->blob_len = blob.len;
+    ok = out->blob != NULL || rest_nomem(c);
+    cf_secret_free(&blob);
+    return ok;
+}
+
+static const struct rest_name_map wrapped_algs[] = {
+    {"AES", KMIP_CRYPTOGRAPHIC_ALGORITHM_AES},
+    {"HMAC-SHA1", KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA1},
+    {"HMAC-SHA224", KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA224},
+    {"HMAC-SHA256", KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA256},
+    {"HMAC-SHA384", KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA384},
+    {"HMAC-SHA512", KMIP_CRYPTOGRAPHIC_ALGORITHM_HMAC_SHA512},
+    {NULL, 0},
+};
+
+/* The attributes of a wrapped import: algorithm, length (when given),
+ * then those of POST /v1/keys. */
+static bool wrapped_attrs(rest_call *c, json_t *body, const char *alg, rest_key_opts *o,
+                          ttlv_item *list)
+{
+    cf_arena *a = c->env->arena;
+    struct parsed p = {.object_type = KMIP_OBJECT_TYPE_SYMMETRIC_KEY};
+    json_int_t bits = 0;
+    uint32_t mask;
+
+    if (alg == NULL) {
+        rest_reply_error(c->req, 400, "missing_data",
+                         "field \"algorithm\" is required for wrapped material");
+        return false;
+    }
+    if (!rest_map_value(wrapped_algs, alg, &p.alg))
+        return rest_bad_field(c, "field \"algorithm\" must be AES or HMAC-SHA1, -SHA224, "
+                                 "-SHA256, -SHA384, -SHA512 for wrapped material");
+    if (json_object_get(body, "kind") == NULL)
+        o->root = p.alg == KMIP_CRYPTOGRAPHIC_ALGORITHM_AES; /* see the note atop */
+    if (o->root && p.alg != KMIP_CRYPTOGRAPHIC_ALGORITHM_AES)
+        return rest_bad_field(c, "field \"kind\": a root key is an AES key");
+    if (!rest_get_int(c, body, "length", false, &bits))
+        return false;
+    if (json_object_get(body, "length") && (bits <= 0 || bits > 512 || bits % 8 != 0))
+        return rest_bad_field(c, "field \"length\" must be a number of bits (AES 128, 192, "
+                                 "256; HMAC 128 to 512)");
+    return rest_attr_append(c, list, "Cryptographic Algorithm",
+                            ttlv_new_enum(a, KMIP_TAG_ATTRIBUTE_VALUE, p.alg)) &&
+           (bits == 0 || rest_attr_append(c, list, "Cryptographic Length",
+                                          ttlv_new_int(a, KMIP_TAG_ATTRIBUTE_VALUE,
+                                                       (int32_t)bits))) &&
+           rest_usage_mask(c, o->usage, default_usage(&p, o->root), &mask) &&
+           rest_key_opts_attrs(c, o, true, mask, o->root, list);
+}
+
+static void import_wrapped(rest_call *c, json_t *body, const char *alg, rest_key_opts *o)
+{
+    ttlv_item *attrs = ttlv_new_struct(c->env->arena, KMIP_TAG_ATTRIBUTES);
+    core_byok_wrapped w;
+    core_object *obj;
+    cf_status st;
+
+    if (attrs == NULL) {
+        rest_nomem(c);
+        return;
+    }
+    if (!wrapped_attrs(c, body, alg, o, attrs) || !rest_byok_wrapped(c, body, &w))
+        return;
+    if ((st = core_byok_import_key(&c->creq, &w, attrs, &obj)) != CF_OK) {
+        rest_reply_status(c, st);
+        return;
+    }
+    rest_key_created(c, obj, NULL, o->activate);
+}
+
+/* Fields that belong to one format only. */
+static bool fields_fit(rest_call *c, json_t *body, bool wrapped)
+{
+    static const char *const only_wrapped[] = {"import_token", "wrapping", "length"};
+    for (size_t i = 0; i < sizeof only_wrapped / sizeof only_wrapped[0]; i++)
+        if (!wrapped && json_object_get(body, only_wrapped[i]) != NULL)
+            return rest_bad_field(c, "field \"%s\" applies to the wrapped format only",
+                                  only_wrapped[i]);
+    return true;
+}
+
 void rest_keys_import(rest_call *c)
 {
     static const char *const fields[] = {"format", "material", "algorithm", "name", "usage",
-                                         "activate", "kind", "tags", NULL};
+                                         "activate", "kind", "tags", "import_token",
+                                         "wrapping", "length", NULL};
     const char *format = NULL, *alg = NULL, *m = NULL;
     struct parsed p = {0};
     rest_key_opts o;
@@ -430,6 +557,12 @@ void rest_keys_import(rest_call *c)
         !rest_key_opts_read(c, body, false, &o))
         goto out;
     mn = json_string_length(json_object_get(body, "material"));
+    if (!fields_fit(c, body, strcmp(format, "wrapped") == 0))
+        goto out;
+    if (strcmp(format, "wrapped") == 0) {
+        import_wrapped(c, body, alg, &o);
+        goto out;
+    }
     if (strcmp(format, "raw") == 0)
         ok = classify_raw(c, alg, m, mn, &p);
     else if (strcmp(format, "pem") == 0)
@@ -437,7 +570,7 @@ void rest_keys_import(rest_call *c)
     else if (strcmp(format, "der") == 0)
         ok = classify_der(c, m, mn, &p) && check_alg(c, alg, &p);
     else
-        ok = rest_bad_field(c, "field \"format\" must be raw, pem or der");
+        ok = rest_bad_field(c, "field \"format\" must be raw, pem, der or wrapped");
     if (ok)
         import_parsed(c, &o, &p);
 out:

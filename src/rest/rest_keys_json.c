@@ -505,7 +505,7 @@ cf_status rest_material_doc(const char *uid, const char *format, const char *pem
     out->len = len + 2;
     st = CF_OK;
 out:
-    free(qid);
+    cf_json_free(qid);
     return st;
 }
 

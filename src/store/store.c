@@ -295,3 +295,41 @@ cf_status store_audit_checkpoints(store *s, const char *chain, int64_t from_seq,
         return CF_ERR_INVALID_FIELD;
     return s->ops->audit_checkpoints(s, chain, from_seq, to_seq, limit, a, out, out_n);
 }
+
+/* ------------------------------------------------ import tokens (BYOK) */
+
+static bool import_token_ok(const store_import_token *t)
+{
+    return t != NULL && t->tenant != NULL && t->id != NULL && t->revision >= 1 &&
+           t->uses >= 0 && t->max_uses >= 1 && t->uses <= t->max_uses;
+}
+
+cf_status store_import_token_insert(store *s, const store_import_token *t)
+{
+    if (!import_token_ok(t) || t->owner == NULL || t->public_key == NULL)
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->import_token_insert(s, t);
+}
+
+cf_status store_import_token_get(store *s, const char *tenant, const char *id, cf_arena *a,
+                                 store_import_token *out)
+{
+    memset(out, 0, sizeof *out);
+    if (tenant == NULL || id == NULL)
+        return CF_ERR_NOT_FOUND;
+    return s->ops->import_token_get(s, tenant, id, a, out);
+}
+
+cf_status store_import_token_update(store *s, const store_import_token *t)
+{
+    if (!import_token_ok(t) || t->revision < 2)
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->import_token_update(s, t);
+}
+
+cf_status store_import_token_purge(store *s, const char *tenant, int64_t before)
+{
+    if (tenant == NULL)
+        return CF_ERR_INVALID_FIELD;
+    return s->ops->import_token_purge(s, tenant, before);
+}

@@ -379,4 +379,40 @@ cf_status store_audit_checkpoints(store *s, const char *chain, int64_t from_seq,
                                   int64_t limit, cf_arena *a, store_audit_checkpoint **out,
                                   size_t *out_n);
 
+/* ------------------------------------------------ import tokens (BYOK) */
+/*
+ * An import token (core_byok.c): an RSA transport key pair whose public
+ * half a tenant's customer wraps key material for. Keyed (tenant, id). The
+ * private key is sealed by the core (opaque here) and erased (NULL) once
+ * the token is used up. `uses` only grows, by revision-checked updates:
+ * two imports racing for a token's last use, one wins. Rows go with their
+ * tenant; the core purges those expired long ago (store_import_token_purge).
+ */
+typedef struct store_import_token {
+    const char *tenant;
+    const char *id;
+    const char *owner;          /* the identity that created it */
+    int64_t created;
+    int64_t expires;
+    int32_t key_size;           /* RSA modulus bits */
+    int32_t max_uses;
+    int32_t uses;
+    const uint8_t *public_key;  /* SubjectPublicKeyInfo DER */
+    size_t public_key_len;
+    const uint8_t *private_key; /* sealed, opaque; NULL once erased */
+    size_t private_key_len;
+    int64_t revision;           /* starts at 1, +1 on every update */
+} store_import_token;
+
+/* CF_ERR_EXISTS when (tenant, id) is taken. */
+cf_status store_import_token_insert(store *s, const store_import_token *t);
+/* Strings and blobs in the arena. CF_ERR_NOT_FOUND if absent. */
+cf_status store_import_token_get(store *s, const char *tenant, const char *id, cf_arena *a,
+                                 store_import_token *out);
+/* Rewrite uses and private_key if the row's revision is still
+ * t->revision - 1; CF_ERR_CONFLICT otherwise (or when absent). */
+cf_status store_import_token_update(store *s, const store_import_token *t);
+/* Delete the tenant's tokens whose expiry is before `before`. */
+cf_status store_import_token_purge(store *s, const char *tenant, int64_t before);
+
 #endif

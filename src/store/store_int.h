@@ -63,6 +63,12 @@ struct store_ops {
     cf_status (*audit_checkpoints)(store *s, const char *chain, int64_t from_seq,
                                    int64_t to_seq, int64_t limit, cf_arena *a,
                                    store_audit_checkpoint **out, size_t *out_n);
+    /* import tokens (BYOK) */
+    cf_status (*import_token_insert)(store *s, const store_import_token *t);
+    cf_status (*import_token_get)(store *s, const char *tenant, const char *id, cf_arena *a,
+                                  store_import_token *out);
+    cf_status (*import_token_update)(store *s, const store_import_token *t);
+    cf_status (*import_token_purge)(store *s, const char *tenant, int64_t before);
 };
 
 /* Every back end's handle starts with this header. */

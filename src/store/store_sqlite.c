@@ -16,7 +16,8 @@
  * identities (store_sqlite_ident.c); a version 2 database gains the tables
  * and a tenant row for every tenant its objects name. Version 4 added the
  * versions of root keys and per-tenant settings (store_sqlite_versions.c),
- * version 5 the audit trail (store_sqlite_audit.c).
+ * version 5 the audit trail (store_sqlite_audit.c), version 6 the BYOK
+ * import tokens (store_sqlite_tokens.c).
  *
  * Search: object_index holds one row per searchable attribute value (the
  * core derives them: store.h), keyed by the object's rowid and rewritten in
@@ -34,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 
 static const char *const meta_sql =
     "CREATE TABLE IF NOT EXISTS meta("
@@ -76,7 +77,8 @@ static const char *const schema_sql =
     "  WHERE ival IS NOT NULL;"
     STORE_SQ_IDENT_SCHEMA
     STORE_SQ_VER_SCHEMA
-    STORE_SQ_AUDIT_SCHEMA;
+    STORE_SQ_AUDIT_SCHEMA
+    STORE_SQ_TOKEN_SCHEMA;
 
 /* Upgrade steps: `sql` brings a database at version `from` to from + 1.
  * Version 1 (object_names) cannot be upgraded here: the attribute index is
@@ -95,6 +97,8 @@ static const struct migration {
     {3, STORE_SQ_VER_SCHEMA},
     /* 4 -> 5: the audit trail (store_sqlite_audit.c). */
     {4, STORE_SQ_AUDIT_SCHEMA},
+    /* 5 -> 6: BYOK import tokens (store_sqlite_tokens.c). */
+    {5, STORE_SQ_TOKEN_SCHEMA},
 };
 
 enum stmt_id {
@@ -563,10 +567,13 @@ static void sq_close(store *base)
     free(s);
 }
 
-/* A tenant goes with its key versions and settings (same transaction). */
+/* A tenant goes with its key versions, settings and import tokens (same
+ * transaction). */
 static cf_status sq_tenant_delete(store *base, const char *id)
 {
     cf_status st = store_sq_versions_delete_tenant(sq(base), id);
+    if (st == CF_OK)
+        st = store_sq_import_token_purge(base, id, INT64_MAX);
     return st == CF_OK ? store_sq_tenant_delete(base, id) : st;
 }
 
@@ -608,6 +615,10 @@ static const struct store_ops sqlite_ops = {
     .audit_head = store_sq_audit_head,
     .audit_chains = store_sq_audit_chains,
     .audit_checkpoints = store_sq_audit_checkpoints,
+    .import_token_insert = store_sq_import_token_insert,
+    .import_token_get = store_sq_import_token_get,
+    .import_token_update = store_sq_import_token_update,
+    .import_token_purge = store_sq_import_token_purge,
 };
 
 /* WAL mode. Switching a new database to WAL needs it to itself, and

@@ -165,6 +165,35 @@ cf_status store_sq_audit_checkpoints(store *s, const char *chain, int64_t from_s
                                      int64_t to_seq, int64_t limit, cf_arena *a,
                                      store_audit_checkpoint **out, size_t *out_n);
 
+/*
+ * Schema version 6: BYOK import tokens (store_sqlite_tokens.c). Keyed
+ * (tenant, id); private_key (sealed by the core) is NULL once the token is
+ * used up. Expired rows are purged through (tenant, expires).
+ */
+#define STORE_SQ_TOKEN_SCHEMA                                                                     \
+    "CREATE TABLE IF NOT EXISTS import_tokens("                                                   \
+    "  tenant TEXT NOT NULL,"                                                                     \
+    "  id TEXT NOT NULL,"                                                                         \
+    "  owner TEXT NOT NULL,"                                                                      \
+    "  created INTEGER NOT NULL,"                                                                 \
+    "  expires INTEGER NOT NULL,"                                                                 \
+    "  key_size INTEGER NOT NULL,"                                                                \
+    "  max_uses INTEGER NOT NULL,"                                                                \
+    "  uses INTEGER NOT NULL,"                                                                    \
+    "  public_key BLOB NOT NULL,"                                                                 \
+    "  private_key BLOB,"                                                                         \
+    "  revision INTEGER NOT NULL,"                                                                \
+    "  PRIMARY KEY(tenant, id));"                                                                 \
+    "CREATE INDEX IF NOT EXISTS import_tokens_expires ON import_tokens(tenant, expires);"
+
+/* store_sqlite_tokens.c: the store_ops entries for import tokens, and the
+ * rows the tenant delete path removes with it. */
+cf_status store_sq_import_token_insert(store *s, const store_import_token *t);
+cf_status store_sq_import_token_get(store *s, const char *tenant, const char *id, cf_arena *a,
+                                    store_import_token *out);
+cf_status store_sq_import_token_update(store *s, const store_import_token *t);
+cf_status store_sq_import_token_purge(store *s, const char *tenant, int64_t before);
+
 /* store_sqlite_ident.c: the store_ops entries for tenants and identities. */
 cf_status store_sq_tenant_insert(store *s, const store_tenant *t);
 cf_status store_sq_tenant_update(store *s, const store_tenant *t);

@@ -1,10 +1,13 @@
 #include "util/mem.h"
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 /* ---- secrets ---- */
@@ -285,4 +288,82 @@ void cf_buf_free(cf_buf *b)
     free(b->p);
     b->p = NULL;
     b->cap = 0;
+}
+
+/* ---- the wiping allocator ---- */
+typedef union cf_wipe_hdr {
+    size_t n;
+    max_align_t align;
+} cf_wipe_hdr;
+
+void *cf_wipe_malloc(size_t n)
+{
+    cf_wipe_hdr *h;
+    if (n > SIZE_MAX - sizeof *h)
+        return NULL;
+    h = malloc(sizeof *h + n);
+    if (h == NULL)
+        return NULL;
+    h->n = n;
+    return h + 1;
+}
+
+void cf_wipe_free(void *p)
+{
+    cf_wipe_hdr *h;
+    if (p == NULL)
+        return;
+    h = (cf_wipe_hdr *)p - 1;
+    OPENSSL_cleanse(p, h->n);
+    free(h);
+}
+
+void *cf_wipe_realloc(void *p, size_t n)
+{
+    void *q;
+    size_t old;
+    if (p == NULL)
+        return cf_wipe_malloc(n);
+    old = ((cf_wipe_hdr *)p - 1)->n;
+    if ((q = cf_wipe_malloc(n)) == NULL)
+        return NULL;
+    memcpy(q, p, old < n ? old : n);
+    cf_wipe_free(p);
+    return q;
+}
+
+char *cf_wipe_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = cf_wipe_malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+void *cf_wipe_calloc(size_t a, size_t b)
+{
+    void *p;
+    if (b != 0 && a > SIZE_MAX / b)
+        return NULL;
+    if ((p = cf_wipe_malloc(a * b)) != NULL)
+        memset(p, 0, a * b);
+    return p;
+}
+
+void cf_json_free(void *p)
+{
+    json_malloc_t m;
+    json_free_t f;
+    json_get_alloc_funcs(&m, &f);
+    f(p);
+}
+
+char *cf_json_dumps_malloc(const json_t *o, size_t flags)
+{
+    char *text = json_dumps(o, flags), *copy = NULL;
+    if (text != NULL && (copy = malloc(strlen(text) + 1)) != NULL)
+        memcpy(copy, text, strlen(text) + 1);
+    cf_json_free(text);
+    return copy;
 }

@@ -35,6 +35,24 @@ cf_status cf_secret_alloc(cf_secret *s, size_t len);
 cf_status cf_secret_dup(cf_secret *s, const uint8_t *p, size_t len);
 void cf_secret_free(cf_secret *s);
 void cf_cleanse(void *p, size_t len);
+/* A malloc family that cleanses every block on free (the size is kept in
+ * a header): for libraries that hold secrets in their own allocations —
+ * jansson's parsed request bodies and built replies, libcurl's buffers —
+ * through json_set_alloc_funcs / curl_global_init_mem. */
+void *cf_wipe_malloc(size_t n);
+void cf_wipe_free(void *p);
+void *cf_wipe_realloc(void *p, size_t n);
+char *cf_wipe_strdup(const char *s);
+void *cf_wipe_calloc(size_t a, size_t b);
+
+/* Free what jansson allocated for the caller (json_dumps' text) with
+ * jansson's free, whichever allocator it was given. */
+void cf_json_free(void *p);
+/* json_dumps into malloc'd memory (the caller free()s it), for results
+ * that outlive the call and are freed far from jansson. */
+struct json_t;
+char *cf_json_dumps_malloc(const struct json_t *o, size_t flags);
+
 /* Constant-time comparison: 0 when equal. */
 int cf_memeq_ct(const void *a, const void *b, size_t len);
 

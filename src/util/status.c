@@ -96,6 +96,12 @@ static const struct cf_status_info table[CF_STATUS_COUNT] = {
     /* Audit fails closed (issue 7): no record, no answer. KMIP: Operation
      * Failed / General Failure; REST: 503 audit_unavailable. */
     [CF_ERR_AUDIT] = {"audit_unavailable", "audit unavailable: the operation's record could not be written", KR_GENERAL_FAILURE, 503, CF_LOG_ERROR},
+    /* Rate limits (core_rate.c, issue 9). REST: 429 with Retry-After. KMIP
+     * 1.x has no reason for it (1.4 section 9.1.3.2.29): Operation Failed
+     * with General Failure and a Result Message that says so and when to
+     * retry; 2.x: Server Limit Exceeded (2.1 section 11.28, "some limit on
+     * the server ... has been exceeded"). */
+    [CF_ERR_RATE_LIMITED] = {"rate_limited", "too many requests: rate limit exceeded, retry later", KR_GENERAL_FAILURE, 429, CF_LOG_INFO, KR2_SERVER_LIMIT_EXCEEDED},
 };
 
 const struct cf_status_info *cf_status_info(cf_status st)

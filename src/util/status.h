@@ -48,6 +48,7 @@ typedef enum cf_status {
     CF_ERR_NAME_TAKEN_EDIT,/* an attribute edit would give it a Name another object has */
     CF_ERR_USAGE_LIMIT,    /* more use than the object's Usage Limits leave (Check) */
     CF_ERR_AUDIT,          /* the audit record could not be written: refused (fail closed) */
+    CF_ERR_RATE_LIMITED,   /* over the caller's request rate (tenant or identity): retry later */
     CF_STATUS_COUNT
 } cf_status;
 

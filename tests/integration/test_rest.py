@@ -286,10 +286,14 @@ def refused_as_json(server, data, status, code=None):
 
 def test_http_layer_refusals_are_json(server):
     head = b"POST /v1/keys HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-    # A body over NET_HTTP_MAX_BODY (1 MiB): refused from its Content-Length.
+    # A body over CF_LIMIT_REST_BODY (256 KiB), evhttp's limit too: refused
+    # from its Content-Length, before the body is read.
     refused_as_json(server, head + b"Content-Length: 2000000\r\n\r\n{", 413, "limit_exceeded")
-    refused_as_json(server, head + b"Content-Length: 1048577\r\n\r\n" + b" " * 1048577, 413,
+    refused_as_json(server, head + b"Content-Length: 262145\r\n\r\n" + b" " * 262145, 413,
                     "limit_exceeded")
+    # CONNECT: evhttp's page has no Content-Length; still JSON.
+    refused_as_json(server, b"CONNECT kms:443 HTTP/1.1\r\nHost: x\r\n\r\n", 501,
+                    "not_implemented")
     # Headers over NET_HTTP_MAX_HEADERS (16 KiB), in one field or in many.
     refused_as_json(server, b"GET /health HTTP/1.1\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n", 400,
                     "invalid_message")

@@ -30,6 +30,7 @@ Key Value or Key Material in the KMIP response, nor any key bytes.
 """
 import base64
 import datetime
+import hashlib
 import itertools
 import json
 import os
@@ -118,6 +119,15 @@ REST_TABLE = {
     "POST /v1/keys/{id}/deactivate":  ("revoke",            (200, 200, 403, 403, 404, 401, 401, 404)),
     "POST /v1/keys/{id}/revoke":      ("revoke",            (200, 200, 403, 403, 404, 401, 401, 404)),
     "GET /v1/keys/{id}/material":     ("read-material",     (200, 200, 200, 403, 404, 401, 401, 404)),
+    # BYOK (docs/byok.md): a token is the caller's tenant's; importing a version is a rotation.
+    "POST /v1/import-tokens":         ("create",            (201, 201, 201, 403, 201, 401, 401, 403)),
+    "GET /v1/import-tokens/{id}":     ("read-metadata",     (200, 200, 200, 200, 404, 401, 401, 404)),
+    "POST /v1/keys/{id}/versions":    ("rekey",             (201, 201, 201, 403, 404, 401, 401, 404)),
+    "GET /v1/keys/{id}/versions":     ("read-metadata",     (200, 200, 200, 200, 404, 401, 401, 404)),
+    # Reversibility (docs/export.md): a Manager's, of its own tenant's objects.
+    "POST /v1/keys/{id}/export":      ("export",            (200, 403, 403, 403, 404, 401, 401, 404)),
+    "POST /v1/export":                ("export",            (200, 403, 403, 403, 200, 401, 401, 403)),
+    "POST /v1/import":                ("import",            (200, 403, 403, 403, 404, 401, 401, 403)),
 }
 
 # Tags and values kmipwire does not name (KMIP 1.4 section 9.1.3).
@@ -527,6 +537,10 @@ def cell_rest(mx, route, c):
         mx.materials.append(material)
         return r(c, method, tmpl, {"format": "raw", "algorithm": "AES",
                                    "material": base64.b64encode(material).decode()})
+    if tmpl.startswith("/v1/import-tokens") or tmpl == "/v1/keys/{id}/versions":
+        return cell_byok(mx, method, tmpl, c)
+    if tmpl in ("/v1/keys/{id}/export", "/v1/export", "/v1/import"):
+        return cell_export(mx, method, tmpl, c)
     if method == "GET":      # metadata, material: the shared key
         return r(c, method, tmpl.replace("{id}", mx.rest_aes))
     active = tmpl.endswith("/deactivate") or tmpl.endswith("/revoke")
@@ -535,6 +549,57 @@ def cell_rest(mx, route, c):
     if tmpl.endswith("/revoke"):
         body = {"reason": "cessation_of_operation"}
     return r(c, method, path, body)
+
+
+def cell_byok(mx, method, tmpl, c):
+    """BYOK cells: tokens made by W (one of 100 uses for the version imports),
+    versions imported into fresh root keys of W."""
+    from test_byok import wrap_for
+    if not hasattr(mx, "byok_token"):
+        mx.byok_token = mx.rest_ok("W", "POST", "/v1/import-tokens", {"max_uses": 100}, want=201)
+        mx.byok_root = mx.rest_ok("W", "POST", "/v1/keys", {"algorithm": "AES", "length": 256,
+                                                          "kind": "root", "activate": True},
+                                  want=201)["id"]
+    tok = mx.byok_token
+    if tmpl == "/v1/import-tokens":
+        return mx.rest(c, method, tmpl, {})
+    if tmpl == "/v1/import-tokens/{id}":
+        return mx.rest(c, method, "/v1/import-tokens/" + tok["id"])
+    if method == "GET":
+        return mx.rest(c, method, "/v1/keys/%s/versions" % mx.byok_root)
+    root = mx.rest_ok("W", "POST", "/v1/keys", {"algorithm": "AES", "length": 256,
+                                               "kind": "root", "activate": True}, want=201)
+    material = os.urandom(32)
+    mx.materials.append(material)
+    return mx.rest(c, method, "/v1/keys/%s/versions" % root["id"], {
+        "import_token": tok["id"], "wrapping": "rsa_aes_key_wrap_sha256",
+        "material": base64.b64encode(wrap_for(tok["public_key"], material)).decode()})
+
+
+def cell_export(mx, method, tmpl, c):
+    """Reversibility cells: exports wrapped for the public half of M's RSA
+    unwrapping key; an import of a document without objects for that key
+    (another tenant's caller does not see the key: 404)."""
+    if not hasattr(mx, "unwrap"):
+        from cryptography.hazmat.primitives import serialization
+        k = mx.rest_ok("M", "POST", "/v1/keys", {"algorithm": "RSA", "length": 2048,
+                                                  "kind": "root", "usage": ["unwrap_key"],
+                                                  "activate": True}, want=201)
+        pem = mx.rest_ok("M", "GET", "/v1/keys/%s/material?format=pem" % k["public_key_id"])
+        spki = serialization.load_pem_public_key(pem["material"].encode()).public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        mx.unwrap, mx.unwrap_pem = k["id"], pem["material"]
+        mx.unwrap_spki = hashlib.sha256(spki).hexdigest()
+    if tmpl == "/v1/import":
+        doc = {"format": "coffre-export", "version": 1, "created": "2026-11-23T06:14:34Z",
+               "source": {"server": "coffre", "tenant": "default"},
+               "wrapping": {"algorithm": "rsa_aes_key_wrap_sha256",
+                            "public_key_sha256": mx.unwrap_spki}, "objects": []}
+        return mx.rest(c, method, tmpl, {"document": doc, "unwrapping_key_id": mx.unwrap})
+    body = {"wrapping_key": mx.unwrap_pem}
+    if tmpl == "/v1/export":
+        body["limit"] = 5
+    return mx.rest(c, method, tmpl.replace("{id}", mx.rest_aes), body)
 
 
 @pytest.mark.parametrize("route", list(REST_TABLE))
@@ -573,7 +638,9 @@ def test_tables_cover_every_operation(mx):
                 "/v1/tenants/{t}/identities", "/v1/tenants/{t}/identities/{id}",
                 "/v1/tenants/{t}/identities/{id}/retire", "/v1/keys", "/v1/keys/import",
                 "/v1/keys/{id}", "/v1/keys/{id}/activate", "/v1/keys/{id}/deactivate",
-                "/v1/keys/{id}/revoke", "/v1/keys/{id}/material"}
+                "/v1/keys/{id}/revoke", "/v1/keys/{id}/material",
+                "/v1/import-tokens", "/v1/import-tokens/{id}", "/v1/keys/{id}/versions",
+                "/v1/keys/{id}/export", "/v1/export", "/v1/import"}
     documented = set()
     for path, item in OPENAPI["paths"].items():
         norm = path.replace("{tenant}", "{t}")

@@ -231,6 +231,8 @@ static const struct {
     {CORE_ACT_READ_AUDIT, CORE_ROLE_READER, true, false, false},
     {CORE_ACT_MANAGE_IDENTITIES, CORE_ROLE_MANAGER, true, false, false},
     {CORE_ACT_MANAGE_TENANTS, CORE_ROLE_NONE, true, false, false},
+    {CORE_ACT_EXPORT, CORE_ROLE_MANAGER, false, true, false},
+    {CORE_ACT_IMPORT, CORE_ROLE_MANAGER, false, false, false},
 };
 
 static cf_status expected(size_t i, core_role role, bool owner, const core_restriction *r,
@@ -1080,12 +1082,12 @@ static void test_upgrade_from_version_2(void **state)
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
-    /* Opening upgrades in place (through 3 and 4 to the current version 5): the
+    /* Opening upgrades in place (through 3, 4 and 5 to the current version 6): the
      * tables, a row per tenant. */
     assert_int_equal(store_open(uri, &st), CF_OK);
     assert_int_equal(store_meta_get(st, "schema_version", f->arena, &v, &len), CF_OK);
     assert_int_equal(len, 1);
-    assert_memory_equal(v, "5", 1);
+    assert_memory_equal(v, "6", 1);
     assert_int_equal(store_tenant_get(st, "default", f->arena, &t), CF_OK);
     assert_int_equal(t.state, CORE_TENANT_ACTIVE);
     assert_int_equal(store_tenant_get(st, "legacy", f->arena, &t), CF_OK);
