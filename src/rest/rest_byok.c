@@ -25,32 +25,6 @@ static bool bad(rest_call *c, const char *msg)
     return false;
 }
 
-/* Digits and one unit, as rest_rotation.c's intervals: s, h, d, w, m (30
- * days), y (365 days). */
-static bool duration_parse(const char *s, int64_t *out)
-{
-    static const struct { char unit; int64_t seconds; } units[] = {
-        {'s', 1}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}, {'m', 30 * 86400},
-        {'y', 365 * 86400},
-    };
-    int64_t n = 0;
-    size_t digits = 0;
-
-    for (; s[digits] >= '0' && s[digits] <= '9'; digits++) {
-        if (digits == 9)
-            return false;
-        n = n * 10 + (s[digits] - '0');
-    }
-    if (digits == 0 || s[digits] == '\0' || s[digits + 1] != '\0')
-        return false;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (s[digits] == units[i].unit) {
-            *out = n * units[i].seconds;
-            return true;
-        }
-    return false;
-}
-
 static json_t *token_json(rest_call *c, const core_import_token *t)
 {
     cf_arena *a = c->env->arena;
@@ -74,7 +48,7 @@ static bool spec_read(rest_call *c, json_t *body, core_import_token_spec *out)
     if (json_is_integer(ttl))
         out->ttl = json_integer_value(ttl);
     else if (ttl != NULL && (!json_is_string(ttl) ||
-                             !duration_parse(json_string_value(ttl), &out->ttl)))
+                             !rest_parse_duration(json_string_value(ttl), &out->ttl)))
         return bad(c, "field \"ttl\" must be a number of seconds or a duration such as \"24h\" "
                       "or \"7d\"");
     if (ttl != NULL && (out->ttl < 1 || out->ttl > CORE_BYOK_TTL_MAX))

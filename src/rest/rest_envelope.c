@@ -39,49 +39,6 @@ struct env_item {
     bool has_aad;
 };
 
-/* ---------------------------------------------------------------- base64 */
-
-static int b64_val(unsigned char ch)
-{
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    return ch == '+' ? 62 : ch == '/' ? 63 : -1;
-}
-
-/* Strict RFC 4648 section 4 base64 (padding, no whitespace, zero pad bits)
- * into out (at least n / 4 * 3 bytes); *out_len the bytes decoded. */
-static bool b64_decode(const char *s, size_t n, uint8_t *out, size_t *out_len)
-{
-    size_t pad, o = 0;
-    uint32_t acc = 0;
-    bool ok = false;
-
-    if (n == 0 || n % 4 != 0)
-        return false;
-    pad = (s[n - 1] == '=') + (s[n - 1] == '=' && s[n - 2] == '=');
-    for (size_t i = 0; i < n; i++) {
-        int v = i >= n - pad ? 0 : b64_val((unsigned char)s[i]);
-        if (v < 0)
-            goto out;
-        acc = acc << 6 | (uint32_t)v;
-        if (i % 4 == 3) {
-            out[o++] = (uint8_t)(acc >> 16);
-            out[o++] = (uint8_t)(acc >> 8);
-            out[o++] = (uint8_t)acc;
-        }
-    }
-    if ((pad == 1 && (acc & 0xff)) || (pad == 2 && (acc & 0xffff)))
-        goto out;
-    *out_len = o - pad;
-    ok = true;
-out:
-    cf_cleanse(&acc, sizeof acc);
-    return ok;
-}
 
 /* ------------------------------------------------------------ reading */
 
@@ -107,7 +64,7 @@ static cf_status b64_field(rest_call *c, json_t *v, const char *field, size_t ma
     } else if ((p = cf_arena_alloc(c->env->arena, n / 4 * 3 + 1)) == NULL) {
         return CF_ERR_NOMEM;
     }
-    if (!b64_decode(s, n, p, &got))
+    if (!rest_b64_decode(s, n, p, &got, NULL))
         st = core_fail(&c->creq, CF_ERR_INVALID_FIELD,
                        "field \"%s\" is not valid base64 (RFC 4648, padded)", field);
     if (sec != NULL) {

@@ -39,41 +39,16 @@ char *rest_b64(const uint8_t *p, size_t n)
     return s;
 }
 
-static int b64_val(unsigned char ch)
-{
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    return ch == '+' ? 62 : ch == '/' ? 63 : -1;
-}
 
 bool rest_unb64(cf_arena *a, const char *s, uint8_t **out, size_t *out_len)
 {
-    size_t n = s ? strlen(s) : 0, pad, o = 0;
-    uint32_t acc = 0;
+    size_t n = s ? strlen(s) : 0;
     uint8_t *p;
 
-    if (n == 0 || n % 4 != 0 || (p = cf_arena_alloc(a, n / 4 * 3)) == NULL)
-        return false;
-    pad = (s[n - 1] == '=') + (s[n - 1] == '=' && s[n - 2] == '=');
-    for (size_t i = 0; i < n; i++) {
-        int v = i >= n - pad ? 0 : b64_val((unsigned char)s[i]);
-        if (v < 0)
-            return false;
-        acc = acc << 6 | (uint32_t)v;
-        if (i % 4 == 3) {
-            p[o++] = (uint8_t)(acc >> 16);
-            p[o++] = (uint8_t)(acc >> 8);
-            p[o++] = (uint8_t)acc;
-        }
-    }
-    if ((pad == 1 && (acc & 0xff)) || (pad == 2 && (acc & 0xffff)))
+    if (n == 0 || n % 4 != 0 || (p = cf_arena_alloc(a, n / 4 * 3)) == NULL ||
+        !rest_b64_decode(s, n, p, out_len, NULL))
         return false;
     *out = p;
-    *out_len = o - pad;
     return true;
 }
 

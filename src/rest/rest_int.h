@@ -70,6 +70,15 @@ bool rest_get_array(rest_call *c, json_t *o, const char *key, json_t **out);
 bool rest_query(rest_call *c, const char *const *names, const char **out_values);
 /* "2026-11-23T06:14:34Z" in the arena (NULL when out of memory). */
 const char *rest_time(cf_arena *a, int64_t t);
+/* A duration: digits and one unit, s, h, d, w, m (30 days) or y (365
+ * days), e.g. "14d", "24h", into seconds. false when malformed (at most 9
+ * digits: no overflow). Rotation intervals and import-token TTLs. */
+bool rest_parse_duration(const char *s, int64_t *out);
+/* Strict RFC 4648 section 4 base64 (padding required, no whitespace, zero
+ * pad bits) of s[0..n) into out, which has room for n / 4 * 3 bytes.
+ * false when malformed; *bad (may be NULL) receives the offset of the
+ * first wrong character (n for a wrong length). */
+bool rest_b64_decode(const char *s, size_t n, uint8_t *out, size_t *out_len, size_t *bad);
 /* Strict RFC 3339 (section 5.6) UTC time: "2026-11-23T06:14:34Z", with
  * an optional fraction (ignored: whole seconds) and "Z" or "+00:00".
  * false for anything else (other offsets, out-of-range fields, years

@@ -309,3 +309,75 @@ bool rest_parse_count(rest_call *c, const char *s, const char *what, int64_t min
     *out = v;
     return true;
 }
+
+/* ------------------------------------------------------------- durations */
+bool rest_parse_duration(const char *s, int64_t *out)
+{
+    static const struct { char unit; int64_t seconds; } units[] = {
+        {'s', 1}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}, {'m', 30 * 86400},
+        {'y', 365 * 86400},
+    };
+    int64_t n = 0;
+    size_t digits = 0;
+
+    for (; s[digits] >= '0' && s[digits] <= '9'; digits++) {
+        if (digits == 9) /* 10^9 units: beyond any interval allowed, and no overflow */
+            return false;
+        n = n * 10 + (s[digits] - '0');
+    }
+    if (digits == 0 || s[digits] == '\0' || s[digits + 1] != '\0')
+        return false;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (s[digits] == units[i].unit) {
+            *out = n * units[i].seconds;
+            return true;
+        }
+    return false;
+}
+
+/* --------------------------------------------------------------- base64 */
+static int b64_val(unsigned char ch)
+{
+    if (ch >= 'A' && ch <= 'Z')
+        return ch - 'A';
+    if (ch >= 'a' && ch <= 'z')
+        return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9')
+        return ch - '0' + 52;
+    return ch == '+' ? 62 : ch == '/' ? 63 : -1;
+}
+
+bool rest_b64_decode(const char *s, size_t n, uint8_t *out, size_t *out_len, size_t *bad)
+{
+    size_t pad, o = 0, where = n;
+    uint32_t acc = 0;
+    bool ok = false;
+
+    if (n == 0 || n % 4 != 0)
+        goto out;
+    pad = (s[n - 1] == '=') + (s[n - 1] == '=' && s[n - 2] == '=');
+    for (size_t i = 0; i < n; i++) {
+        int v = i >= n - pad ? 0 : b64_val((unsigned char)s[i]);
+        if (v < 0) {
+            where = i;
+            goto out;
+        }
+        acc = acc << 6 | (uint32_t)v;
+        if (i % 4 == 3) {
+            out[o++] = (uint8_t)(acc >> 16);
+            out[o++] = (uint8_t)(acc >> 8);
+            out[o++] = (uint8_t)acc;
+        }
+    }
+    if ((pad == 1 && (acc & 0xff)) || (pad == 2 && (acc & 0xffff))) {
+        where = n - pad - 1; /* bits beyond the data: not canonical */
+        goto out;
+    }
+    *out_len = o - pad;
+    ok = true;
+out:
+    cf_cleanse(&acc, sizeof acc); /* may hold key bits */
+    if (bad)
+        *bad = where;
+    return ok;
+}

@@ -71,55 +71,19 @@ static const struct kind {
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
 
 /* --------------------------------------------------------------- base64 */
-static int b64_val(unsigned char ch)
-{
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    return ch == '+' ? 62 : ch == '/' ? 63 : -1;
-}
-
-/* Strict RFC 4648 section 4 base64 (padding required, no whitespace, zero
- * pad bits) into out. *bad: the offset of the first wrong character. */
+/* Into a secure buffer (the material of a key). *bad: rest_b64_decode's. */
 static cf_status b64_decode(const char *s, size_t n, cf_secret *out, size_t *bad)
 {
-    size_t pad = 0, o = 0;
-    uint32_t acc = 0;
-    cf_status st = CF_ERR_INVALID_FIELD;
-
     *bad = n;
     if (n == 0 || n % 4 != 0)
         return CF_ERR_INVALID_FIELD;
-    pad = (s[n - 1] == '=') + (s[n - 1] == '=' && s[n - 2] == '=');
     if (cf_secret_alloc(out, n / 4 * 3) != CF_OK)
         return CF_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        int v = i >= n - pad ? 0 : b64_val((unsigned char)s[i]);
-        if (v < 0) {
-            *bad = i;
-            goto out;
-        }
-        acc = acc << 6 | (uint32_t)v;
-        if (i % 4 == 3) {
-            out->p[o++] = (uint8_t)(acc >> 16);
-            out->p[o++] = (uint8_t)(acc >> 8);
-            out->p[o++] = (uint8_t)acc;
-        }
-    }
-    if ((pad == 1 && (acc & 0xff)) || (pad == 2 && (acc & 0xffff))) {
-        *bad = n - pad - 1; /* bits beyond the data: not canonical */
-        goto out;
-    }
-    out->len = o - pad;
-    st = CF_OK;
-out:
-    cf_cleanse(&acc, sizeof acc);
-    if (st != CF_OK)
+    if (!rest_b64_decode(s, n, out->p, &out->len, bad)) {
         cf_secret_free(out);
-    return st;
+        return CF_ERR_INVALID_FIELD;
+    }
+    return CF_OK;
 }
 
 static bool b64_field(rest_call *c, const char *s, size_t n, cf_secret *out, const char *what)

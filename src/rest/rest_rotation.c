@@ -26,30 +26,6 @@ static bool bad(rest_call *c, const char *msg)
 
 /* ------------------------------------------------------------- durations */
 
-static bool duration_parse(const char *s, int64_t *out)
-{
-    static const struct { char unit; int64_t seconds; } units[] = {
-        {'s', 1}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}, {'m', 30 * 86400},
-        {'y', 365 * 86400},
-    };
-    int64_t n = 0;
-    size_t digits = 0;
-
-    for (; s[digits] >= '0' && s[digits] <= '9'; digits++) {
-        if (digits == 9) /* 10^9 units: beyond any interval allowed, and no overflow */
-            return false;
-        n = n * 10 + (s[digits] - '0');
-    }
-    if (digits == 0 || s[digits] == '\0' || s[digits + 1] != '\0')
-        return false;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (s[digits] == units[i].unit) {
-            *out = n * units[i].seconds;
-            return true;
-        }
-    return false;
-}
-
 static const char *duration_text(cf_arena *a, int64_t s)
 {
     if (s % 86400 == 0)
@@ -69,7 +45,7 @@ static bool policy_body(rest_call *c, json_t *body, core_rotation_policy *p)
     if (iv != NULL && json_is_integer(iv))
         p->interval = json_integer_value(iv);
     else if (iv != NULL && (!json_is_string(iv) ||
-                            !duration_parse(json_string_value(iv), &p->interval)))
+                            !rest_parse_duration(json_string_value(iv), &p->interval)))
         return bad(c, "field \"interval\" must be a number of seconds or a duration such as "
                       "\"14d\", \"12h\" or \"3m\" (units s, h, d, w, m = 30 days, y = 365 days)");
     if (iv != NULL && p->interval <= 0)
