@@ -45,7 +45,7 @@ build/gen/rest_openapi_doc.c: docs/openapi.json scripts/embed.py
 REL_TESTS := $(UNIT_NAMES:%=build/tests/%)
 ASAN_TESTS := $(UNIT_NAMES:%=build/asan/tests/%)
 
-.PHONY: all deps asan tests test unit unit-rel unit-asan integration run bench bench-scale clean fuzz fuzz-replay
+.PHONY: all deps asan tests test unit unit-rel unit-asan integration run bench bench-scale clean fuzz fuzz-deps fuzz-replay
 
 all: build/coffre
 
@@ -113,7 +113,10 @@ fuzz-replay: $(FUZZ_REPLAY)
 FUZZ_SECONDS ?= 300
 FUZZ_TARGETS ?= $(FUZZ_NAMES)
 FUZZ_CC := clang
-build/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(SRCS) $(GEN_SRCS)
+fuzz-deps:
+	@bash scripts/deps.sh clang
+
+build/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(SRCS) $(GEN_SRCS) | fuzz-deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc -Itests/fuzz $(PKG_CFLAGS) \
 	  -o $@ $< $(SRCS) $(GEN_SRCS) $(PKG_LIBS)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Coffre needs to build, run and test.
+# Installs the Debian packages Coffre needs to build, run and test, plus
+# the packages named as arguments (e.g. `scripts/deps.sh clang` for make fuzz).
 # Idempotent: does nothing (and needs no network) when everything is present.
 # Also the npm validator of docs/openapi.json (tools/openapi, npm ci).
 set -euo pipefail
@@ -16,6 +17,8 @@ PKGS=(
   python3-pykmip python3-pytest python3-jsonschema
   curl ca-certificates jq
 )
+# Extra packages a target needs only for itself (`make fuzz`: clang).
+PKGS+=("$@")
 
 missing=()
 for p in "${PKGS[@]}"; do
