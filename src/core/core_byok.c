@@ -90,24 +90,6 @@ static cf_status token_of_row(core_req *req, const store_import_token *r,
     return CF_OK;
 }
 
-/* Run fn in a store transaction of our own unless the caller holds one;
- * what fn saves joins it (req->batch_txn). */
-static cf_status in_txn(core_req *req, cf_status (*fn)(core_req *, void *), void *ctx)
-{
-    bool own = !req->batch_txn;
-    cf_status st;
-    if (own && (st = store_begin(req->st)) != CF_OK)
-        return st;
-    req->batch_txn = true;
-    st = fn(req, ctx);
-    req->batch_txn = !own;
-    if (own && st == CF_OK)
-        st = store_commit(req->st);
-    if (own && st != CF_OK)
-        store_rollback(req->st);
-    return st;
-}
-
 /* ------------------------------------------------------------ tokens */
 
 static cf_status spec_check(core_req *req, const core_import_token_spec *in,
@@ -188,7 +170,8 @@ cf_status core_import_token_create(core_req *req, const core_import_token_spec *
     row.max_uses = s.max_uses;
     row.revision = 1;
     core_audit_object_id(req, row.id);
-    if ((st = token_keys(req, &row)) != CF_OK || (st = in_txn(req, insert_token, &row)) != CF_OK)
+    if ((st = token_keys(req, &row)) != CF_OK ||
+        (st = core_in_txn(req, insert_token, &row)) != CF_OK)
         return st;
     CF_LOGI("import token %s/%s: RSA-%d, %d use(s), expires %lld, by %s", row.tenant, row.id,
             row.key_size, row.max_uses, (long long)row.expires, row.owner);
@@ -370,7 +353,7 @@ static cf_status spend_and(core_req *req, store_import_token *row,
                       (st = token_usable(req, row)) != CF_OK))
             return st;
         s.lost = false;
-        st = in_txn(req, spend_in_txn, &s);
+        st = core_in_txn(req, spend_in_txn, &s);
     }
     if (s.lost)
         return core_fail(req, st, "the import token is being used concurrently, retry");

@@ -32,6 +32,10 @@ cf_status core_attr_check(core_req *req, const char *name, size_t len, const ttl
 /* Write obj (insert, or update checked against obj->revision - 1) in one
  * durable transaction. Callers doing read-modify-write increment
  * obj->revision first and retry the whole operation on CF_ERR_CONFLICT. */
+/* Run fn inside a store transaction of our own unless the caller holds one
+ * (req->batch_txn); what fn saves joins it. Committed when fn succeeds,
+ * rolled back otherwise (core_util.c). */
+cf_status core_in_txn(core_req *req, cf_status (*fn)(core_req *, void *), void *ctx);
 cf_status core_object_save(core_req *req, core_object *obj, bool insert);
 /* Seal key material into obj->sealed (arena) under the keyring, bound to
  * (tenant, uid): obj->tenant and obj->uid must be set. */

@@ -50,3 +50,19 @@ cf_status core_fail(core_req *req, cf_status st, const char *fmt, ...)
     req->err_msg = cf_arena_strndup(req->arena, buf, strnlen(buf, sizeof buf));
     return st;
 }
+
+cf_status core_in_txn(core_req *req, cf_status (*fn)(core_req *, void *), void *ctx)
+{
+    bool own = !req->batch_txn;
+    cf_status st;
+    if (own && (st = store_begin(req->st)) != CF_OK)
+        return st;
+    req->batch_txn = true;
+    st = fn(req, ctx);
+    req->batch_txn = !own;
+    if (own && st == CF_OK)
+        st = store_commit(req->st);
+    if (own && st != CF_OK)
+        store_rollback(req->st);
+    return st;
+}

@@ -152,24 +152,6 @@ static cf_status newest_row(core_req *req, const core_object *obj, store_key_ver
     return st;
 }
 
-/* Run fn inside a store transaction of our own unless the caller holds
- * one (req->batch_txn); objects saved in it join it. */
-static cf_status in_txn(core_req *req, cf_status (*fn)(core_req *, void *), void *ctx)
-{
-    bool own = !req->batch_txn;
-    cf_status st;
-    if (own && (st = store_begin(req->st)) != CF_OK)
-        return st;
-    req->batch_txn = true;
-    st = fn(req, ctx);
-    req->batch_txn = !own;
-    if (own && st == CF_OK)
-        st = store_commit(req->st);
-    if (own && st != CF_OK)
-        store_rollback(req->st);
-    return st;
-}
-
 /* ------------------------------------------------ encryption ceiling */
 
 struct resv_slot {
@@ -292,7 +274,7 @@ cf_status core_version_take(core_req *req, const core_object *obj)
         return CF_OK;
     c.ceiling = core_version_ceiling(req, obj); /* read only when reserving */
     for (int i = 0; i < RESERVE_RETRIES && st == CF_ERR_CONFLICT; i++)
-        st = in_txn(req, reserve_in_txn, &c);
+        st = core_in_txn(req, reserve_in_txn, &c);
     if (st == CF_OK)
         resv_put(obj, v, c.got - 1); /* one is this wrap's */
     return st;
@@ -439,7 +421,7 @@ cf_status core_key_rotate_obj(core_req *req, core_object *obj, core_rotate_cause
         return st;
     core_object_touch(obj, req->now);
     obj->revision++;
-    if ((st = in_txn(req, rotate_in_txn, &c)) != CF_OK)
+    if ((st = core_in_txn(req, rotate_in_txn, &c)) != CF_OK)
         return st;
     *out_version = c.newest + 1;
     CF_LOGI("rotate %s/%s: version %u -> %u (%s) by %s", obj->tenant, obj->uid, c.newest,
