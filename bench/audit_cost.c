@@ -1,8 +1,10 @@
 /*
  * audit_cost.c - what the audit trail costs per operation, measured in
  * process, without the network: KMIP Discover Versions, Create (AES-256)
- * and Get through kmip_handle on a SQLite store, with the audit off, as
- * shipped (--audit-sync normal) and with --audit-sync full.
+ * and Get through kmip_handle on a SQLite store, with the audit off, with
+ * --audit-sync normal and full. In process there is no committer thread:
+ * full here is one fsync per operation, the server shares one among every
+ * answer waiting (group commit, core_commit.c).
  *
  * Usage: audit_cost [--seconds S] [--dir DIR] [--json]
  *

@@ -3,17 +3,18 @@
 # server and a no-op TLS server (the machine's limit), in one run, on this
 # machine, with the same certificates and the same client (build/bench/kmip_bench);
 # REST envelope unwrap/wrap over HTTPS keep-alive against nginx serving a fixed
-# answer (build/bench/rest_bench); the audit's cost (a second Coffre with
-# --audit-sync full, and build/bench/audit_cost in process).
+# answer (build/bench/rest_bench); the cost of durability (a second Coffre
+# with --audit-sync normal: answers do not wait for fsync; the first one runs
+# the shipped default, full) and build/bench/audit_cost in process.
 #
 # Run through `make bench`. Environment:
 #   BENCH_SECONDS=3            length of each case
 #   BENCH_TLS=1.2              TLS version the client offers: 1.2 (PyKMIP's only one, so the
 #                              ratios compare equal TLS work), 1.3, or auto (highest common)
 #   BENCH_VERSION=1.2          KMIP protocol version of the requests (1.1, 1.2 or 1.4)
-#   BENCH_SERVERS="coffre pykmip limit coffre_full nginx"   a subset skips the others
+#   BENCH_SERVERS="coffre pykmip limit coffre_normal nginx"   a subset skips the others
 #                              (without coffre a throwaway PKI is made with openssl;
-#                              coffre_full: Coffre with --audit-sync full; nginx:
+#                              coffre_normal: Coffre with --audit-sync normal; nginx:
 #                              skipped with a note when not installed)
 #   BENCH_REST_TLS=auto        TLS version of the REST client (auto: 1.3 with both)
 #   BENCH_AUDIT_COST=1         0 skips the in-process audit cost table
@@ -29,7 +30,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SECONDS_PER_CASE=${BENCH_SECONDS:-3}
 TLS=${BENCH_TLS:-1.2}
 KVER=${BENCH_VERSION:-1.2}
-SERVERS=${BENCH_SERVERS:-coffre pykmip limit coffre_full nginx}
+SERVERS=${BENCH_SERVERS:-coffre pykmip limit coffre_normal nginx}
 REST_TLS=${BENCH_REST_TLS:-auto}
 COFFRE=$ROOT/build/coffre
 BENCH=$ROOT/build/bench/kmip_bench
@@ -152,17 +153,17 @@ if has limit; then
     wait_listen limit "$P_LIMIT" "$TMP/limit.log"
 fi
 
-# The audit's durability cost: the same Coffre with every record fsync'd
-# (--audit-sync full), with the first one's certificates (copied before its
+# The cost of durability: the same Coffre whose answers do not wait for the
+# group fsync (--audit-sync normal), with the first one's certificates (copied before its
 # first start, so that its bootstrap pins the same admin.crt).
-if has coffre_full; then
-    has coffre || die "coffre_full needs coffre (it borrows its certificates)"
-    mkdir -m 700 "$TMP/coffre_full"
-    cp -a "$PKI" "$TMP/coffre_full/pki"
-    "$COFFRE" server --data "$TMP/coffre_full" --audit-sync full --kmip-listen "127.0.0.1:$P_FKMIP" \
-        --https-listen "127.0.0.1:$P_FHTTPS" >"$TMP/coffre_full.log" 2>&1 &
-    PID[coffre_full]=$!
-    wait_listen coffre_full "$P_FKMIP" "$TMP/coffre_full.log"
+if has coffre_normal; then
+    has coffre || die "coffre_normal needs coffre (it borrows its certificates)"
+    mkdir -m 700 "$TMP/coffre_normal"
+    cp -a "$PKI" "$TMP/coffre_normal/pki"
+    "$COFFRE" server --data "$TMP/coffre_normal" --audit-sync normal --kmip-listen "127.0.0.1:$P_FKMIP" \
+        --https-listen "127.0.0.1:$P_FHTTPS" >"$TMP/coffre_normal.log" 2>&1 &
+    PID[coffre_normal]=$!
+    wait_listen coffre_normal "$P_FKMIP" "$TMP/coffre_normal.log"
 fi
 
 # nginx answering every request with a fixed JSON body the size of an unwrap
@@ -233,13 +234,13 @@ CASES=(
     "locate-by-name p1|--op locate --mode persistent --conns 1"
 )
 
-# These cases also run against coffre_full (the audit table).
+# These cases also run against coffre_normal (the audit table).
 AUDIT_CASES=" create p1 | create p8 | get p1 | get p8 "
 
 port_of() {
     case $1 in
     coffre) echo "$P_KMIP" ;; pykmip) echo "$P_PYKMIP" ;; limit) echo "$P_LIMIT" ;;
-    coffre_full) echo "$P_FKMIP" ;;
+    coffre_normal) echo "$P_FKMIP" ;;
     esac
 }
 
@@ -271,9 +272,9 @@ log "bench: $SERVERS; ${SECONDS_PER_CASE}s per case, KMIP $KVER, TLS $TLS; load 
 for c in "${CASES[@]}"; do
     name=${c%%|*}
     read -ra args <<<"${c#*|}"
-    for s in coffre pykmip limit coffre_full; do
+    for s in coffre pykmip limit coffre_normal; do
         has "$s" || continue
-        [[ $s != coffre_full || $AUDIT_CASES == *" $name "* ]] || continue
+        [[ $s != coffre_normal || $AUDIT_CASES == *" $name "* ]] || continue
         if [[ $s == pykmip && " ${args[*]} " == *" --tls 1.3 "* ]]; then
             printf '{"server":"%s","case":"%s","skip":"PyKMIP serves TLS 1.2 only"}\n' "$s" "$name" >>"$RESULTS"
             continue
@@ -334,7 +335,7 @@ if [[ ${BENCH_AUDIT_COST:-1} == 1 && -x "$ROOT/build/bench/audit_cost" ]]; then
 fi
 echo
 echo "benchmarks took $(($(date +%s) - START)) s; load average before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-for s in coffre coffre_full; do
+for s in coffre coffre_normal; do
     if has $s && grep -qiE 'AddressSanitizer|runtime error|internal error' "$TMP/$s.log"; then
         echo "$s's log holds sanitizer or internal-error lines:"
         grep -iE 'AddressSanitizer|runtime error|internal error' "$TMP/$s.log" | head -n 20

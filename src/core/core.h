@@ -94,6 +94,8 @@ typedef struct core_req {
                                          * NULL: none */
     struct core_audit_ctx *audit_queue; /* records waiting for the end of a batch
                                          * transaction (core_audit_flush) */
+    struct core_ticket *ticket;         /* the answer's durability ticket (group
+                                         * commit, below), NULL: synchronous */
 } core_req;
 
 typedef struct core_object {
@@ -1344,9 +1346,10 @@ cf_status core_byok_import_version(core_req *req, const char *uid, const core_by
 typedef struct core_audit core_audit;
 
 typedef enum core_audit_sync {
-    CORE_AUDIT_SYNC_NORMAL = 0, /* durable against a crash of the process; fsync'd
-                                 * within about a second (docs/audit.md) */
-    CORE_AUDIT_SYNC_FULL = 1,   /* every record fsync'd before the answer */
+    CORE_AUDIT_SYNC_FULL = 0,   /* no answer before its writes and records are on
+                                 * disk (group commit: one fsync for many) */
+    CORE_AUDIT_SYNC_NORMAL = 1, /* answers wait for the commit only: durable against
+                                 * a crash of the process, not of the machine */
 } core_audit_sync;
 
 typedef struct core_audit_opts {
@@ -1410,7 +1413,11 @@ void core_audit_chain_tenant(core_req *req, const char *tenant);
 
 /* Write the record begun by core_audit_begin with result ("ok" or a
  * util/status.c code) and reason (a client-safe message, NULL when ok),
- * durably (see core_audit_opts.sync), then clear req->audit. In a batch
+ * then clear req->audit. With a ticket (req->ticket) the record is handed
+ * to the committer and the ticket waits for it; without one it is written
+ * at once in a transaction of its own. A record already written in the
+ * operation's transaction (core_commit) is not written again unless the
+ * operation failed after it (then this second record says how). In a batch
  * transaction (req->batch_txn) the record is queued instead, for
  * core_audit_flush. CF_ERR_AUDIT when it could not be written (logged);
  * CF_OK without a record begun or without auditing. */
@@ -1420,6 +1427,58 @@ cf_status core_audit_end(core_req *req, const char *result, const char *reason);
  * said "ok" say "operation_undone" (their effect was rolled back).
  * CF_ERR_AUDIT when one could not be written. */
 cf_status core_audit_flush(core_req *req, bool rolled_back);
+
+/* Commit the transaction the operation opened (store_begin) with its audit
+ * record in it (result "ok", as noted so far): the record and the writes
+ * commit together or not at all, so no crash leaves a change without its
+ * record. The ticket, if any, then waits for this commit to be durable.
+ * Every core write path commits through here (core_in_txn included). */
+cf_status core_commit(core_req *req);
+
+/* ------------------------------------------- group commit (core_commit.c)
+ * No answer leaves before what it reports is durable: the audit records of
+ * its operations and the store writes they made (issues 7 and 8). In the
+ * server a committer thread owns a store connection of its own; workers'
+ * connections commit without fsync (store_set_deferred_sync). A front end
+ * takes a ticket per KMIP message or REST request from its thread's
+ * waiter, puts it in every core_req it builds, builds its answer as usual
+ * and submits the ticket with a callback that sends the answer. Records
+ * of reads (Get, unwrap...) are queued to the committer, which writes
+ * every queued record in one transaction, fsyncs the WAL once for every
+ * commit made so far, and settles the tickets that waited for them: many
+ * answers share one transaction and one fsync. The callback runs on the
+ * waiter's thread (core_waiter_run, which the owner calls when wake()d).
+ * Fail-closed: st CF_ERR_AUDIT when a record or the sync failed; after a
+ * failed fsync nothing is acknowledged any more (the page cache may have
+ * dropped the pages: only a restart recovers a known state). */
+typedef struct core_waiter core_waiter;
+typedef struct core_ticket core_ticket;
+typedef void (*core_ticket_fn)(void *arg, cf_status st);
+
+/* Start a's committer on `own` (a store connection it takes over and
+ * closes). Without it, tickets are never handed out (synchronous mode). */
+cf_status core_audit_committer_start(core_audit *a, store *own);
+/* Write what is queued, settle every ticket, stop the thread (also done by
+ * core_audit_free). Call after every waiter is freed. */
+void core_audit_committer_stop(core_audit *a);
+/* One per thread answering clients; wake(arg) is called from another
+ * thread when tickets of w settled: the owner then calls core_waiter_run
+ * on its own thread (libevent: event_active). NULL a or no committer:
+ * *out NULL (synchronous mode), CF_OK. */
+cf_status core_waiter_new(core_audit *a, void (*wake)(void *arg), void *arg, core_waiter **out);
+void core_waiter_run(core_waiter *w);
+/* Blocks until every submitted ticket of w settled, running their
+ * callbacks (shutdown, before the connections they answer are freed). */
+void core_waiter_drain(core_waiter *w);
+void core_waiter_free(core_waiter *w); /* drains first */
+/* A ticket of w; NULL when w is NULL or out of memory (the request then
+ * runs synchronously: slower, as safe). */
+core_ticket *core_ticket_new(core_waiter *w);
+/* Hand t over once the answer is built. true: settled now (*now: CF_OK or
+ * CF_ERR_AUDIT), answer at once, fn will not run. false: fn(arg, st) runs
+ * later on the waiter's thread. t is freed by core either way; t NULL:
+ * true, CF_OK. fn may be NULL (nothing to answer). */
+bool core_ticket_submit(core_ticket *t, core_ticket_fn fn, void *arg, cf_status *now);
 
 /* One record of an action of the server itself, outside any client request
  * (the rotation scheduler: operation "rotateKey"): identity kind "system",

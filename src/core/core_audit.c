@@ -157,6 +157,7 @@ void core_audit_free(core_audit *A)
 {
     if (A == NULL)
         return;
+    core_audit_committer_stop(A);
     if (A->fd >= 0)
         close(A->fd);
     cf_secret_free(&A->hmac);
@@ -354,6 +355,34 @@ static cf_status fill_hmacs(core_req *req, struct core_audit_ctx *c)
     return CF_OK;
 }
 
+cf_status core_audit_prepare(core_req *req, struct core_audit_ctx *c, const char *result,
+                             const char *reason)
+{
+    c->r.result = result ? result : "internal_error";
+    c->r.reason = strcmp(c->r.result, "ok") == 0 ? NULL : reason;
+    /* A refusal whose message quotes the client's Name keeps the generic
+     * message: names are recorded only as HMACs. */
+    if (c->r.reason != NULL && strcmp(c->r.result, "non_unique_name") == 0)
+        c->r.reason = cf_status_info(CF_ERR_NAME_TAKEN)->message;
+    c->r.time_ms = audit_now_ms();
+    fill_identity(req, c);
+    if (fill_hmacs(req, c) != CF_OK) {
+        CF_LOGE("audit: %s: cannot compute the record's HMACs", c->r.operation);
+        return CF_ERR_AUDIT;
+    }
+    return CF_OK;
+}
+
+/* The record goes to the committer when the request has a ticket, else it
+ * is written now. */
+static cf_status emit(core_req *req, audit_record *r)
+{
+    core_audit *A = req->core->audit;
+    if (req->ticket != NULL && A->K != NULL)
+        return core_committer_enqueue(A->K, req->ticket, r);
+    return core_audit_write(A, req->st, r);
+}
+
 cf_status core_audit_end(core_req *req, const char *result, const char *reason)
 {
     struct core_audit_ctx *c = ctx_of(req), **tail;
@@ -362,17 +391,12 @@ cf_status core_audit_end(core_req *req, const char *result, const char *reason)
     if (c == NULL)
         return CF_OK;
     req->audit = NULL;
-    c->r.result = result ? result : "internal_error";
-    c->r.reason = strcmp(c->r.result, "ok") == 0 ? NULL : reason;
-    /* A refusal whose message quotes the client's Name keeps the generic
-     * message: names are recorded only as HMACs. */
-    if (c->r.reason != NULL && strcmp(c->r.result, "non_unique_name") == 0)
-        c->r.reason = cf_status_info(CF_ERR_NAME_TAKEN)->message;
-    fill_identity(req, c);
-    if ((st = fill_hmacs(req, c)) != CF_OK) {
-        CF_LOGE("audit: %s: cannot compute the record's HMACs", c->r.operation);
-        return CF_ERR_AUDIT;
-    }
+    /* Committed with the operation (core_commit): done, unless it failed
+     * afterwards, which a second record then says. */
+    if (c->written && (result == NULL || strcmp(result, "ok") == 0))
+        return CF_OK;
+    if ((st = core_audit_prepare(req, c, result, reason)) != CF_OK)
+        return st;
     if (req->batch_txn) {
         /* Inside the batch's store transaction: written after it ends. */
         for (tail = &req->audit_queue; *tail; tail = &(*tail)->next)
@@ -380,7 +404,7 @@ cf_status core_audit_end(core_req *req, const char *result, const char *reason)
         *tail = c;
         return CF_OK;
     }
-    return core_audit_write(req->core->audit, req->st, &c->r);
+    return emit(req, &c->r);
 }
 
 cf_status core_audit_flush(core_req *req, bool rolled_back)
@@ -396,22 +420,53 @@ cf_status core_audit_flush(core_req *req, bool rolled_back)
             c->r.reason = "rolled back: a later item of the batch failed";
         }
         if (st == CF_OK)
-            st = core_audit_write(req->core->audit, req->st, &c->r);
+            st = emit(req, &c->r);
     }
     return st;
 }
 
-/* ------------------------------------------------------------ writing */
+cf_status core_commit(core_req *req)
+{
+    struct core_audit_ctx *c = ctx_of(req);
+    core_audit *A = c ? req->core->audit : NULL;
+    struct core_audit_build b = {.A = A};
+    cf_status st = CF_OK;
 
-struct build_ctx {
-    core_audit *A;
-    audit_record *r;              /* NULL: a checkpoint only */
-    const char *chain;
-    int64_t cp_seq;               /* checkpoint only: the record to sign */
-    const char *cp_hash;
-    char *json, *cp_json;         /* malloc'd */
-    size_t len, cp_len;
-};
+    if (c != NULL && !c->written) {
+        st = core_audit_prepare(req, c, "ok", NULL);
+        b.r = &c->r;
+        b.chain = c->r.chain;
+        if (st == CF_OK && core_audit_append_txn(req->st, &b) != CF_OK)
+            st = CF_ERR_AUDIT;
+        if (st != CF_OK) {
+            CF_LOGE("audit: the record of %s could not join its transaction: refused",
+                    c->r.operation);
+            goto out;
+        }
+    }
+    st = store_commit_then(req->st, b.r ? core_audit_mirror_then : NULL, &b);
+    if (st != CF_OK)
+        goto out;
+    if (b.r != NULL)
+        c->written = true;
+    if (req->ticket != NULL) {
+        core_ticket_need(req->ticket, store_last_commit(req->st));
+    } else if (A != NULL && A->o.sync == CORE_AUDIT_SYNC_FULL) {
+        /* No ticket (tools, the ticket's allocation failed): durable now. */
+        uint64_t synced;
+        if (A->K != NULL && store_sync(req->st, &synced) != CF_OK)
+            st = CF_ERR_AUDIT;
+        if (A->fd >= 0 && fdatasync(A->fd) != 0)
+            st = CF_ERR_AUDIT;
+    }
+    if (st == CF_OK && b.mirror_rc != CF_OK)
+        st = CF_ERR_AUDIT;
+out:
+    core_audit_build_clear(&b);
+    return st;
+}
+
+/* ------------------------------------------------------------ writing */
 
 static bool checkpoint_due(const core_audit *A, const store_audit_head *h, int64_t seq,
                            int64_t now_ms)
@@ -424,7 +479,7 @@ static bool checkpoint_due(const core_audit *A, const store_audit_head *h, int64
 static cf_status build(void *ctx, const store_audit_head *h, store_audit_row *row,
                        store_audit_checkpoint *cp)
 {
-    struct build_ctx *b = ctx;
+    struct core_audit_build *b = ctx;
     audit_record *r = b->r;
     int64_t now = audit_now_ms();
     cf_status st;
@@ -474,7 +529,7 @@ static cf_status write_all(int fd, const char *p, size_t n)
 }
 
 /* The record and checkpoint lines of b, in one write each. */
-static cf_status mirror(core_audit *A, const struct build_ctx *b)
+static cf_status mirror(core_audit *A, const struct core_audit_build *b)
 {
     cf_status st = CF_OK;
     char *line;
@@ -496,33 +551,60 @@ static cf_status mirror(core_audit *A, const struct build_ctx *b)
         st = write_all(A->fd, line, n);
         free(line);
     }
-    if (st == CF_OK && A->o.sync == CORE_AUDIT_SYNC_FULL && fdatasync(A->fd) != 0)
-        st = CF_ERR_IO;
     if (st == CF_ERR_IO)
         CF_LOGE("audit: cannot write the mirror file: %s", strerror(errno));
     return st;
 }
 
-static cf_status append(core_audit *A, store *st, struct build_ctx *b)
+void core_audit_mirror_then(void *arg)
 {
-    cf_status rc;
-    pthread_mutex_lock(&A->lock);
-    rc = store_audit_append(st, b->chain, A->o.sync == CORE_AUDIT_SYNC_FULL, build, b);
-    if (rc == CF_OK && A->fd >= 0)
-        rc = mirror(A, b);
-    pthread_mutex_unlock(&A->lock);
+    struct core_audit_build *b = arg;
+    b->mirror_rc = CF_OK;
+    if (b->A == NULL || b->A->fd < 0)
+        return;
+    pthread_mutex_lock(&b->A->lock);
+    b->mirror_rc = mirror(b->A, b);
+    pthread_mutex_unlock(&b->A->lock);
+}
+
+void core_audit_build_clear(struct core_audit_build *b)
+{
+    free(b->json);
+    free(b->cp_json);
+    b->json = b->cp_json = NULL;
+}
+
+cf_status core_audit_append_txn(store *st, struct core_audit_build *b)
+{
+    return store_audit_append_in_txn(st, b->chain, build, b);
+}
+
+/* In a transaction of its own, mirrored in commit order; durable on return
+ * in sync mode full (the WAL and the mirror fsync'd). */
+static cf_status append(core_audit *A, store *st, struct core_audit_build *b)
+{
+    uint64_t synced;
+    cf_status rc = store_audit_append(st, b->chain, build, b, core_audit_mirror_then, b);
+    if (rc == CF_OK)
+        rc = b->mirror_rc;
+    if (rc == CF_OK && A->o.sync == CORE_AUDIT_SYNC_FULL) {
+        if (A->K != NULL && store_sync(st, &synced) != CF_OK)
+            rc = CF_ERR_IO;
+        if (A->fd >= 0 && fdatasync(A->fd) != 0)
+            rc = CF_ERR_IO;
+    }
     return rc;
 }
 
 cf_status core_audit_write(core_audit *A, store *st, audit_record *r)
 {
-    struct build_ctx b = {.A = A, .r = r, .chain = r->chain};
+    struct core_audit_build b = {.A = A, .r = r, .chain = r->chain};
     cf_status rc;
 
-    r->time_ms = audit_now_ms();
+    if (r->time_ms == 0)
+        r->time_ms = audit_now_ms();
     rc = append(A, st, &b);
-    free(b.json);
-    free(b.cp_json);
+    core_audit_build_clear(&b);
     if (rc == CF_OK)
         return CF_OK;
     CF_LOGE("audit: the record of %s in chain %s could not be written (%s): refused",
@@ -533,9 +615,10 @@ cf_status core_audit_write(core_audit *A, store *st, audit_record *r)
 cf_status core_audit_checkpoint_now(core_audit *A, store *st, const char *chain, int64_t seq,
                                     const char *hash, char **out_json)
 {
-    struct build_ctx b = {.A = A, .chain = chain, .cp_seq = seq, .cp_hash = hash};
+    struct core_audit_build b = {.A = A, .chain = chain, .cp_seq = seq, .cp_hash = hash};
     cf_status rc = append(A, st, &b);
     free(b.json);
+    b.json = NULL;
     *out_json = NULL;
     if (rc == CF_OK) {
         *out_json = b.cp_json;

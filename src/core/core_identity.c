@@ -478,7 +478,7 @@ cf_status core_identity_insert(core_req *req, const core_identity_rec *r,
         return st;
     st = store_identity_insert(req->st, &row);
     if (st == CF_OK)
-        st = store_commit(req->st);
+        st = core_commit(req);
     if (st != CF_OK)
         store_rollback(req->st);
     if (st == CF_ERR_EXISTS)
@@ -676,7 +676,7 @@ cf_status core_identity_edit(core_req *req, const char *tenant, const char *id,
         if ((st = store_begin(req->st)) != CF_OK)
             return st;
         if ((st = store_identity_update(req->st, &row)) == CF_OK)
-            st = store_commit(req->st);
+            st = core_commit(req);
         if (st != CF_OK)
             store_rollback(req->st);
     }
@@ -721,7 +721,7 @@ cf_status core_identity_delete(core_req *req, const char *tenant, const char *id
     if ((st = store_begin(req->st)) != CF_OK)
         return st;
     if ((st = store_identity_delete(req->st, t, id)) == CF_OK)
-        st = store_commit(req->st);
+        st = core_commit(req);
     if (st != CF_OK)
         store_rollback(req->st);
     if (st == CF_ERR_NOT_FOUND)

@@ -197,7 +197,7 @@ cf_status core_objects_save(core_req *req, core_object *const *objs, const bool 
             st = core_versions_destroy(req, objs[i]);
     }
     if (st == CF_OK && !req->batch_txn)
-        st = store_commit(req->st);
+        st = core_commit(req);
     if (st != CF_OK && !req->batch_txn)
         store_rollback(req->st);
 out:

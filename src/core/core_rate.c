@@ -369,7 +369,7 @@ cf_status core_rate_tenant_set(core_req *req, const char *tenant, int64_t rps)
     rc = store_setting_put(req->st, t->id, CORE_RATE_SETTING, rps < 0 ? NULL : (const uint8_t *)text,
                            rps < 0 ? 0 : strlen(text));
     if (rc == CF_OK)
-        rc = store_commit(req->st);
+        rc = core_commit(req);
     if (rc != CF_OK)
         store_rollback(req->st);
     return rc;

@@ -411,7 +411,7 @@ static cf_status resched_page(rot_ctx *x, const char **uids, size_t n, int64_t *
             rc = resched_one(x, uids[i], &ch);
             changed += ch;
         }
-        if (rc == CF_OK && (rc = store_commit(x->r.st)) == CF_OK)
+        if (rc == CF_OK && (rc = core_commit(&x->r)) == CF_OK)
             *out_changed = changed;
         if (rc != CF_OK)
             store_rollback(x->r.st);
@@ -659,7 +659,7 @@ static enum rot_outcome rotate_due(rot_ctx *x, const char *uid)
     if (rc == CF_OK && (rc = store_begin(x->r.st)) == CF_OK) {
         rc = rotate_in_txn(x, uid, &o, &version, &due);
         if (rc == CF_OK && o != ROT_INACTIVE && o != ROT_MOVED)
-            committed = (rc = store_commit(x->r.st)) == CF_OK;
+            committed = (rc = core_commit(&x->r)) == CF_OK;
         if (!committed)
             store_rollback(x->r.st);
     }

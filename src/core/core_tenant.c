@@ -65,7 +65,7 @@ static cf_status tenant_write(core_req *req, cf_status (*fn)(store *, const stor
     if (st != CF_OK)
         return st;
     if ((st = fn(req->st, t)) == CF_OK)
-        st = store_commit(req->st);
+        st = core_commit(req);
     if (st != CF_OK)
         store_rollback(req->st);
     return st;
@@ -204,7 +204,7 @@ cf_status core_tenant_delete(core_req *req, const char *id)
         st = core_fail(req, CF_ERR_STATE, "the tenant holds %lld objects that are not destroyed",
                        (long long)live);
     if (st == CF_OK && (st = store_tenant_delete(req->st, id)) == CF_OK)
-        st = store_commit(req->st);
+        st = core_commit(req);
     if (st != CF_OK)
         store_rollback(req->st);
     if (st == CF_ERR_NOT_FOUND)

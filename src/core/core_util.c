@@ -61,7 +61,7 @@ cf_status core_in_txn(core_req *req, cf_status (*fn)(core_req *, void *), void *
     st = fn(req, ctx);
     req->batch_txn = !own;
     if (own && st == CF_OK)
-        st = store_commit(req->st);
+        st = core_commit(req);
     if (own && st != CF_OK)
         store_rollback(req->st);
     return st;

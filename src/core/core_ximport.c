@@ -525,7 +525,7 @@ static cf_status insert_all(core_req *req, core_object *obj, const store_key_ver
         st = store_version_insert(req->st, &rows[i]);
     req->batch_txn = !own;
     if (own && st == CF_OK)
-        st = store_commit(req->st);
+        st = core_commit(req);
     if (own && st != CF_OK)
         store_rollback(req->st);
     return st;

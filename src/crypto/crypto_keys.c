@@ -417,37 +417,73 @@ static cf_status bld_ec(OSSL_PARAM_BLD *bld, const ttlv_item *km, bool priv, BIG
     return CF_OK;
 }
 
+/* The CRT components of a Transparent RSA Private Key (all optional in
+ * KMIP 1.4 section 2.1.7.6) must come as OpenSSL can take them: P and Q
+ * together, and Prime Exponent P, Prime Exponent Q and CRT Coefficient all
+ * three or none, only with P and Q. OpenSSL 3.0's RSA import keeps the
+ * exponents and coefficient only when it has both primes and all three,
+ * and otherwise drops them without freeing them: any other mix would leak
+ * two or three BIGNUMs per request (fuzz_kmip). */
+static bool rsa_crt_ok(const ttlv_item *km)
+{
+    bool p = ttlv_child(km, KMIP_TAG_P) != NULL;
+    bool q = ttlv_child(km, KMIP_TAG_Q) != NULL;
+    int crt = (ttlv_child(km, KMIP_TAG_PRIME_EXPONENT_P) != NULL) +
+              (ttlv_child(km, KMIP_TAG_PRIME_EXPONENT_Q) != NULL) +
+              (ttlv_child(km, KMIP_TAG_CRT_COEFFICIENT) != NULL);
+
+    return p == q && (crt == 0 || (crt == 3 && p));
+}
+
 static cf_status transparent_build(const ttlv_item *km, bool rsa, bool priv, EVP_PKEY **out)
 {
     BIGNUM *bns[N_PARTS] = {0};
     uint8_t q[EC_Q_MAX];
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM_BLD *bld = NULL;
     OSSL_PARAM *params = NULL;
     EVP_PKEY_CTX *ctx = NULL;
-    cf_status st = bld ? CF_OK : CF_ERR_NOMEM;
+    cf_status st = CF_OK;
 
-    for (size_t i = 0; i < N_PARTS && st == CF_OK; i++) {
+    if (rsa && priv && !rsa_crt_ok(km)) {
+        st = CF_ERR_INVALID_FIELD;
+        goto out;
+    }
+    if ((bld = OSSL_PARAM_BLD_new()) == NULL) {
+        st = CF_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < N_PARTS; i++) {
         const ttlv_item *it = ttlv_child(km, parts[i].tag);
         if (parts[i].rsa != rsa || !(priv ? parts[i].priv : parts[i].pub))
             continue;
         if (it == NULL) {
-            st = parts[i].required ? CF_ERR_INVALID_FIELD : CF_OK;
+            if (parts[i].required) {
+                st = CF_ERR_INVALID_FIELD;
+                goto out;
+            }
             continue;
         }
-        if ((st = item_bn(it, &bns[i])) == CF_OK &&
-            !OSSL_PARAM_BLD_push_BN(bld, parts[i].param, bns[i]))
+        if ((st = item_bn(it, &bns[i])) != CF_OK)
+            goto out;
+        if (!OSSL_PARAM_BLD_push_BN(bld, parts[i].param, bns[i])) {
             st = CF_ERR_NOMEM;
+            goto out;
+        }
     }
-    if (st == CF_OK && !rsa)
-        st = bld_ec(bld, km, priv, bns, q);
-    if (st == CF_OK && (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
+    if (!rsa && (st = bld_ec(bld, km, priv, bns, q)) != CF_OK)
+        goto out;
+    if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL) {
         st = CF_ERR_NOMEM;
-    if (st == CF_OK && (ctx = EVP_PKEY_CTX_new_from_name(NULL, rsa ? "RSA" : "EC", NULL)) == NULL)
+        goto out;
+    }
+    if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, rsa ? "RSA" : "EC", NULL)) == NULL) {
         st = CF_ERR_CRYPTO;
-    if (st == CF_OK && (EVP_PKEY_fromdata_init(ctx) != 1 ||
-                        EVP_PKEY_fromdata(ctx, out, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
-                                          params) != 1))
+        goto out;
+    }
+    if (EVP_PKEY_fromdata_init(ctx) != 1 ||
+        EVP_PKEY_fromdata(ctx, out, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) != 1)
         st = CF_ERR_INVALID_FIELD;
+out:
     ERR_clear_error();
     EVP_PKEY_CTX_free(ctx);
     OSSL_PARAM_free(params);

@@ -40,6 +40,9 @@ typedef struct kmip_env {
     const char *source;        /* peer "ip:port" */
     const uint8_t *cert_sha256;/* the client certificate's SHA-256 (32 bytes) */
     const char *cert_subject;  /* its subject (RFC 2253) */
+    /* The response's durability ticket (core.h, group commit): every
+     * core_req of the message carries it; NULL: synchronous. */
+    struct core_ticket *ticket;
 } kmip_env;
 
 /* Protocol versions served, newest first (DiscoverVersions order). */

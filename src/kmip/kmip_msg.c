@@ -330,7 +330,7 @@ static cf_status run_batch(const kmip_env *env, const ttlv_item *msg, const req_
 {
     bool undo = h->continuation == KMIP_BATCH_ERROR_CONTINUATION_OPTION_UNDO;
     core_req req = {.core = env->core, .st = env->st, .arena = env->arena, .who = env->who,
-                    .now = core_now(), .batch_txn = undo};
+                    .now = core_now(), .batch_txn = undo, .ticket = env->ticket};
     kmip_op op = {.ver = h->ver, .req = &req, .a = env->arena};
     batch_ctx b = {.env = env, .h = h, .out = out};
     cf_status st = CF_OK;
@@ -353,7 +353,7 @@ static cf_status run_batch(const kmip_env *env, const ttlv_item *msg, const req_
     if (undo && st != CF_OK) {
         store_rollback(env->st);
         mark_undone(&b);
-    } else if (undo && (st = store_commit(env->st)) != CF_OK) {
+    } else if (undo && (st = core_commit(&req)) != CF_OK) {
         store_rollback(env->st);
         cf_buf_free(&b.payload);
         (void)core_audit_flush(&req, true);
@@ -416,7 +416,7 @@ static const core_identity *credential_identity(const kmip_env *env, const ttlv_
 static void audit_message_error(const kmip_env *env, cf_status st, const char *why)
 {
     core_req req = {.core = env->core, .st = env->st, .arena = env->arena, .who = env->who,
-                    .now = core_now()};
+                    .now = core_now(), .ticket = env->ticket};
     if (core_audit_begin(&req, CORE_AUDIT_KMIP, "Request Message", env->source) != CF_OK)
         return;
     core_audit_peer_cert(&req, env->cert_sha256, env->cert_subject);

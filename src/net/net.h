@@ -79,6 +79,9 @@ typedef struct net_peer {
                                * on the client certificate verified */
 } net_peer;
 
+/* A KMIP connection, as the kmip handler sees it (net_kmip_hold). */
+typedef struct net_kconn net_kconn;
+
 typedef struct net_handlers {
     void *ctx;
     /* Called on each worker thread before it serves anything; its result is
@@ -89,6 +92,10 @@ typedef struct net_handlers {
      * its last callback, when the server stops. */
     void *(*worker_init)(void *ctx, unsigned worker_index);
     void (*worker_fini)(void *wstate);
+    /* Optional. Runs on the worker thread once its loop stopped, before its
+     * connections are freed: answers held (net_kmip_hold, evhttp requests
+     * answered later) must be released here. */
+    void (*worker_drain)(void *wstate);
     /* Required. One complete KMIP message (8-byte header included, type
      * Structure, length within the limit); msg is valid during the call only
      * (it is cleansed afterwards). Append exactly one response message to
@@ -96,7 +103,8 @@ typedef struct net_handlers {
      * the connection once earlier responses are sent; out.failed (too large,
      * no memory) closes it too. The bytes of out are taken over by the
      * network layer: do not keep pointers into it. */
-    void (*kmip)(void *wstate, const net_peer *peer, const uint8_t *msg, size_t len, cf_buf *out);
+    void (*kmip)(void *wstate, const net_peer *peer, const uint8_t *msg, size_t len, cf_buf *out,
+                 net_kconn *conn);
     /* Optional. Does the KMIP peer's certificate map to an identity? Asked
      * when a frame header declares a message over
      * CF_LIMIT_KMIP_MESSAGE_PREAUTH, before its body is read: false closes
@@ -164,6 +172,18 @@ typedef struct net_server net_server;
  * creation or worker_init failure. On error *out is NULL and nothing is
  * left running. */
 cf_status net_server_start(const net_config *cfg, const net_handlers *h, net_server **out);
+
+/* The calling worker thread's event base (in worker_init and callbacks):
+ * for events that wake it from other threads. NULL off a worker. */
+struct event_base *net_worker_base(void);
+
+/* In the kmip handler: keep the response just built (in out) unsent, and
+ * read nothing more from the connection, until net_kmip_release(conn, ok)
+ * is called on the same worker thread (exactly once): ok sends it and
+ * carries on; !ok drops it and closes the connection (fail closed). The
+ * connection may have been closed meanwhile: release then only frees. */
+void net_kmip_hold(net_kconn *conn);
+void net_kmip_release(net_kconn *conn, bool ok);
 /* Blocks until SIGINT/SIGTERM or net_server_stop() (also one issued before
  * the call), then stops every worker (open connections are closed without
  * waiting for unsent responses) and joins them; worker_fini has run on

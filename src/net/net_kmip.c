@@ -74,6 +74,8 @@ struct net_kconn {
     bool closing;  /* flush the output, then free */
     bool paused;   /* reading stopped: too much unsent output */
     bool known;    /* kmip_known said the certificate maps to an identity */
+    bool held;     /* the handler holds the response (net_kmip_hold) */
+    bool dead;     /* freed while held: only the struct is left, for release */
     struct net_guard guard; /* handshake and request deadlines */
     struct net_addr addr;   /* source, counted in the per-address table */
 };
@@ -128,10 +130,15 @@ static void kconn_free(struct net_kconn *c, kconn_end how)
     evbuf_cleanse_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
     bufferevent_free(c->bev); /* unsent responses are cleansed by buf_cleanse_free */
     cf_buf_free(&c->in);
-    cf_buf_free(&c->out);
     net_addr_release(w->srv, &c->addr, false);
-    free(c);
     atomic_fetch_sub(&w->srv->kmip_conns, 1);
+    if (c->held) { /* the handler will release it: keep the struct till then */
+        c->dead = true;
+        c->bev = NULL;
+        return;
+    }
+    cf_buf_free(&c->out);
+    free(c);
 }
 
 /* Close once the queued responses are written (write_cb frees). */
@@ -215,7 +222,8 @@ static bool kconn_respond(struct net_kconn *c)
     return true;
 }
 
-/* Hands the complete message at the head of `in` to the handler. */
+/* Hands the complete message at the head of `in` to the handler; false:
+ * close. A held response (c->held) is sent by net_kmip_release. */
 static bool kconn_handle(struct net_kconn *c, struct evbuffer *in, size_t total)
 {
     struct net_worker *w = c->w;
@@ -233,14 +241,44 @@ static bool kconn_handle(struct net_kconn *c, struct evbuffer *in, size_t total)
         c->in.len = total;
         msg = c->in.p;
     }
-    w->srv->h.kmip(w->wstate, &c->peer, msg, total, &c->out);
+    w->srv->h.kmip(w->wstate, &c->peer, msg, total, &c->out, c);
     net_guard_mark(&c->guard, bufferevent_openssl_get_ssl(c->bev));
     evbuf_cleanse_drain(in, total);
     if (c->in.cap > NET_IN_KEEP)
         cf_buf_free(&c->in);
     else
         cf_buf_reset(&c->in);
-    return kconn_respond(c);
+    return c->held || kconn_respond(c);
+}
+
+void net_kmip_hold(net_kconn *c)
+{
+    c->held = true;
+    bufferevent_disable(c->bev, EV_READ); /* one message at a time, in order */
+}
+
+void net_kmip_release(net_kconn *c, bool ok)
+{
+    c->held = false;
+    if (c->dead) {
+        cf_buf_free(&c->out);
+        free(c);
+        return;
+    }
+    if (!ok) {
+        CF_LOGE("kmip: %s: the answer's audit record or writes could not be made durable: "
+                "closing without answering", c->peer.addr);
+        cf_buf_reset(&c->out);
+        kconn_close(c);
+        return;
+    }
+    if (!kconn_respond(c)) {
+        kconn_close(c);
+        return;
+    }
+    if (!c->paused)
+        bufferevent_enable(c->bev, EV_READ);
+    kconn_process(c);
 }
 
 static void kconn_process(struct net_kconn *c)
@@ -250,7 +288,7 @@ static void kconn_process(struct net_kconn *c)
     uint8_t hdr[NET_KMIP_HDR];
     size_t total = 0;
 
-    if (c->closing)
+    if (c->closing || c->held)
         return;
     for (;;) {
         if (evbuffer_get_length(out) >= NET_OUT_HIGH) {
@@ -272,6 +310,8 @@ static void kconn_process(struct net_kconn *c)
         }
         if (!kconn_handle(c, in, total))
             break;
+        if (c->held)
+            return;
     }
     kconn_close(c); /* may free c */
 }

@@ -305,6 +305,8 @@ static void worker_teardown(struct net_worker *w)
     event_base_loop(w->base, EVLOOP_NONBLOCK); /* run the bufferevents' finalizers */
 }
 
+struct event_base *net_worker_base(void) { return tl_worker ? tl_worker->base : NULL; }
+
 static void *worker_main(void *arg)
 {
     struct net_worker *w = arg;
@@ -325,6 +327,10 @@ static void *worker_main(void *arg)
     pthread_mutex_unlock(&s->mu);
     if (ok && event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY) < 0)
         CF_LOGE("net: worker %u: event loop failed", w->index);
+    if (ok && s->h.worker_drain) {
+        s->h.worker_drain(st);
+        event_base_loop(w->base, EVLOOP_NONBLOCK); /* send what was released */
+    }
     worker_teardown(w);
     if (ok && s->h.worker_fini)
         s->h.worker_fini(st);

@@ -11,6 +11,7 @@
 #include "rest/rest_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -34,31 +35,71 @@ struct rest_route {
     bool auth;
 };
 
+static const char audit_refused[] =
+    "{\"error\":{\"code\":\"audit_unavailable\",\"message\":\"audit unavailable: the "
+    "operation's record could not be written\"}}";
+
+/* A reply waiting for its ticket (group commit, core.h). */
+struct held_reply {
+    struct evhttp_request *req; /* evhttp keeps it, detached, if the peer leaves */
+    int status;
+    struct evbuffer *out;
+};
+
+static void send_held(struct evhttp_request *req, int status, struct evbuffer *out, cf_status st)
+{
+    if (st != CF_OK) { /* fail closed: what it reports is not durable */
+        status = 503;
+        evbuffer_drain(out, evbuffer_get_length(out));
+        evbuffer_add(out, audit_refused, sizeof audit_refused - 1);
+    }
+    evhttp_send_reply(req, status, NULL, out);
+    evbuffer_free(out);
+}
+
+static void held_done(void *arg, cf_status st)
+{
+    struct held_reply *h = arg;
+    send_held(h->req, h->status, h->out, st);
+    free(h);
+}
+
 void rest_reply_raw(struct evhttp_request *req, int status, const char *body, size_t len)
 {
-    static const char audit_refused[] =
-        "{\"error\":{\"code\":\"audit_unavailable\",\"message\":\"audit unavailable: the "
-        "operation's record could not be written\"}}";
+    struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
     struct evbuffer *out;
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    struct core_ticket *t;
+    struct held_reply *h;
+    cf_status st;
+
     /* No reply leaves before its audit record is written (rest_audit.c). */
     if (!rest_audit_before_reply(req, status)) {
         status = 503;
         body = audit_refused;
         len = sizeof audit_refused - 1;
     }
+    t = rest_audit_take_ticket(req);
     out = evbuffer_new();
-    evhttp_add_header(h, "Content-Type", "application/json");
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(hdr, "Content-Type", "application/json");
+    evhttp_add_header(hdr, "Cache-Control", "no-store");
+    evhttp_add_header(hdr, "X-Content-Type-Options", "nosniff");
     if (out == NULL || evbuffer_add(out, body, len) != 0) {
+        (void)core_ticket_submit(t, NULL, NULL, &st);
         evhttp_send_error(req, 500, NULL);
         if (out)
             evbuffer_free(out);
         return;
     }
-    evhttp_send_reply(req, status, NULL, out);
-    evbuffer_free(out);
+    /* Sent once its record and writes are durable, on this thread. */
+    if (t != NULL && (h = malloc(sizeof *h)) != NULL) {
+        *h = (struct held_reply){req, status, out};
+        if (!core_ticket_submit(t, held_done, h, &st))
+            return;
+        free(h);
+    } else if (!core_ticket_submit(t, NULL, NULL, &st)) {
+        st = CF_ERR_AUDIT; /* no memory to hold the reply: fail closed */
+    }
+    send_held(req, status, out, st);
 }
 
 static void reply_json(struct evhttp_request *req, int status, json_t *body)
@@ -230,11 +271,17 @@ void rest_handle(const rest_env *env, const net_peer *peer, struct evhttp_reques
         if (routes[i].method == m) {
             /* Every authenticated route leaves an audit record, refusals
              * (a 401 included) too (rest_audit.c). */
-            if (routes[i].auth)
+            if (routes[i].auth) {
+                c.creq.ticket = core_ticket_new(env->waiter);
                 rest_audit_begin(&c, method_name(m), routes[i].pattern);
+            }
             if (!routes[i].auth || rest_authenticate(&c))
                 routes[i].fn(&c);
             rest_audit_finish(&c);
+            if (c.creq.ticket != NULL) { /* no reply took it */
+                cf_status st;
+                (void)core_ticket_submit(c.creq.ticket, NULL, NULL, &st);
+            }
             return;
         }
         size_t used = strlen(allow);

@@ -21,6 +21,9 @@ typedef struct rest_env {
     const core *core;
     store *st;
     cf_arena *arena;  /* reset by the caller after the reply */
+    /* The thread's waiter (core.h, group commit): a reply leaves once what
+     * it reports is durable. NULL: synchronous. */
+    struct core_waiter *waiter;
 } rest_env;
 
 /* Answer one HTTPS request (always replies, never blocks the caller on I/O). */

@@ -125,16 +125,29 @@ void rest_audit_begin(rest_call *c, const char *method, const char *pattern)
     if (c->peer->has_cert)
         core_audit_peer_cert(&c->creq, c->peer->cert_sha256, c->peer->subject);
     /* The object a route addresses: its key, or the identity of a tenant;
-     * the key creations record the object they make (core notes it). */
+     * creations record the object they make: core notes it before the
+     * record commits with the creation (core_commit). */
     if (strncmp(pattern, "/v1/keys/{}", 11) == 0) {
         core_audit_fix_object(&c->creq, c->params[0]);
     } else if (strncmp(pattern, "/v1/tenants/{}", 14) == 0) {
         core_audit_object_tenant(&c->creq, c->params[0]);
         core_audit_fix_object(&c->creq, c->nparams > 1 ? c->params[1] : NULL);
     } else if (!(strcmp(method, "POST") == 0 &&
-                 (strcmp(pattern, "/v1/keys") == 0 || strcmp(pattern, "/v1/keys/import") == 0))) {
+                 (strcmp(pattern, "/v1/keys") == 0 || strcmp(pattern, "/v1/keys/import") == 0 ||
+                  strcmp(pattern, "/v1/import-tokens") == 0))) {
         core_audit_fix_object(&c->creq, NULL);
     }
+}
+
+struct core_ticket *rest_audit_take_ticket(struct evhttp_request *req)
+{
+    rest_call *c = current;
+    struct core_ticket *t;
+    if (c == NULL || c->req != req)
+        return NULL;
+    t = c->creq.ticket;
+    c->creq.ticket = NULL;
+    return t;
 }
 
 void rest_audit_finish(rest_call *c)

@@ -99,6 +99,9 @@ void rest_audit_finish(rest_call *c);
  * written, the reply must be 503 audit_unavailable instead (fail closed). */
 void rest_audit_note_error(struct evhttp_request *req, const char *code, const char *msg);
 bool rest_audit_before_reply(struct evhttp_request *req, int status);
+/* The durability ticket of the call answering req, handed over to the
+ * caller (who must submit it), or NULL. */
+struct core_ticket *rest_audit_take_ticket(struct evhttp_request *req);
 void rest_audit_list(rest_call *c);       /* GET /v1/audit */
 void rest_audit_export(rest_call *c);     /* GET /v1/audit/export */
 void rest_audit_public_key(rest_call *c); /* GET /v1/audit/public-key */

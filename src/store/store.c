@@ -25,6 +25,14 @@ const char *store_backend(const store *s) { return s->ops->name; }
 cf_status store_begin(store *s) { return s->ops->begin(s); }
 cf_status store_commit(store *s) { return s->ops->commit(s); }
 void store_rollback(store *s) { s->ops->rollback(s); }
+cf_status store_commit_then(store *s, void (*fn)(void *arg), void *arg)
+{
+    return s->ops->commit_then(s, fn, arg);
+}
+uint64_t store_last_commit(store *s) { return s->ops->last_commit(s); }
+cf_status store_set_deferred_sync(store *s, bool on) { return s->ops->deferred_sync(s, on); }
+cf_status store_sync(store *s, uint64_t *out_synced) { return s->ops->sync(s, out_synced); }
+cf_status store_checkpoint(store *s) { return s->ops->checkpoint(s); }
 
 cf_status store_object_insert(store *s, const store_object *o)
 {
@@ -249,12 +257,28 @@ cf_status store_setting_put(store *s, const char *tenant, const char *key, const
 
 /* ---------------------------------------------------------------- audit */
 
-cf_status store_audit_append(store *s, const char *chain, bool durable,
-                             store_audit_build_fn build, void *ctx)
+cf_status store_audit_append_in_txn(store *s, const char *chain, store_audit_build_fn build,
+                                    void *ctx)
 {
     if (chain == NULL || build == NULL)
         return CF_ERR_INVALID_FIELD;
-    return s->ops->audit_append(s, chain, durable, build, ctx);
+    return s->ops->audit_append(s, chain, build, ctx);
+}
+
+cf_status store_audit_append(store *s, const char *chain, store_audit_build_fn build, void *ctx,
+                             void (*then)(void *arg), void *arg)
+{
+    cf_status st;
+    if (chain == NULL || build == NULL)
+        return CF_ERR_INVALID_FIELD;
+    if ((st = store_begin(s)) != CF_OK)
+        return st;
+    st = s->ops->audit_append(s, chain, build, ctx);
+    if (st == CF_OK)
+        st = then ? store_commit_then(s, then, arg) : store_commit(s);
+    if (st != CF_OK)
+        store_rollback(s);
+    return st;
 }
 
 cf_status store_audit_query(store *s, const store_audit_filter *f, cf_arena *a,

@@ -16,7 +16,11 @@
  *
  * Durability: store_commit returns only once the transaction is durable
  * (SQLite: WAL with synchronous=FULL), so a client is never answered before
- * its object is on disk.
+ * its object is on disk. A connection switched to deferred sync
+ * (store_set_deferred_sync: the server's workers, with core's committer
+ * thread) commits without waiting for the disk; the committer then makes
+ * every commit durable with one store_sync for many of them (group
+ * commit), and answers wait for that (core.h, tickets).
  *
  * Concurrency: updates carry the revision they were read at; a concurrent
  * change makes store_object_update return CF_ERR_CONFLICT and the caller
@@ -76,8 +80,28 @@ void store_close(store *s);
 const char *store_backend(const store *s);
 
 cf_status store_begin(store *s);   /* a write transaction */
-cf_status store_commit(store *s);  /* durable on return */
+cf_status store_commit(store *s);  /* durable on return (unless deferred sync) */
 void store_rollback(store *s);
+/* store_commit, then fn(arg) once the commit succeeded and before another
+ * writer of this process can commit: what fn does (the audit mirror file)
+ * follows commit order. fn is not called when the commit fails. */
+cf_status store_commit_then(store *s, void (*fn)(void *arg), void *arg);
+
+/* ---- group commit (SQLite: WAL frames fdatasync'd by one thread) ----
+ * Commits of this process are numbered 1, 2, ... (every connection);
+ * store_last_commit: the number of this connection's last commit (0: none).
+ * store_set_deferred_sync(s, true): this connection's commits no longer
+ * wait for the disk (synchronous=NORMAL, no automatic WAL checkpoint):
+ * somebody must call store_sync and store_checkpoint (core's committer).
+ * store_sync: every commit numbered up to *out_synced (the process's last
+ * commit when called) is durable on return; CF_ERR_IO when the disk
+ * refused (fatal for durability: after it nothing may be acknowledged).
+ * store_checkpoint: copy the WAL into the database when it grew (passive:
+ * never waits for readers). */
+uint64_t store_last_commit(store *s);
+cf_status store_set_deferred_sync(store *s, bool on);
+cf_status store_sync(store *s, uint64_t *out_synced);
+cf_status store_checkpoint(store *s);
 
 cf_status store_object_insert(store *s, const store_object *o);
 /* Update the row if its revision is still o->revision - 1; CF_ERR_CONFLICT otherwise. */
@@ -336,17 +360,18 @@ typedef struct store_audit_checkpoint {
 typedef cf_status (*store_audit_build_fn)(void *ctx, const store_audit_head *head,
                                           store_audit_row *row, store_audit_checkpoint *cp);
 
-/* One append in its own write transaction (not inside store_begin): read
+/* One append inside the caller's write transaction (store_begin): read
  * the chain's head, call build, insert the record and/or checkpoint,
- * advance the head, commit. durable: fsync'd before returning (SQLite
- * synchronous=FULL). Otherwise durable against a crash of the process,
- * not of the machine (synchronous=NORMAL in WAL mode: the WAL frames are
- * in the OS cache; the next durable commit of the database fsyncs them),
- * and at least one append per second is made durable. SQLite serialises
- * writers with BEGIN IMMEDIATE; PostgreSQL will lock the head row (SELECT
- * ... FOR UPDATE) for the same effect. */
-cf_status store_audit_append(store *s, const char *chain, bool durable,
-                             store_audit_build_fn build, void *ctx);
+ * advance the head. The operation's own transaction (its record commits
+ * with its writes, or neither does) or the committer's batch. SQLite
+ * serialises writers with BEGIN IMMEDIATE; PostgreSQL will lock the head
+ * row (SELECT ... FOR UPDATE) for the same effect. */
+cf_status store_audit_append_in_txn(store *s, const char *chain, store_audit_build_fn build,
+                                    void *ctx);
+/* The same in a transaction of its own, committed (then(arg) after the
+ * commit as store_commit_then; then may be NULL). */
+cf_status store_audit_append(store *s, const char *chain, store_audit_build_fn build, void *ctx,
+                             void (*then)(void *arg), void *arg);
 
 typedef struct store_audit_filter {
     const char *chain;        /* required */

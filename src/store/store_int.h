@@ -10,6 +10,11 @@ struct store_ops {
     cf_status (*begin)(store *s);
     cf_status (*commit)(store *s);
     void (*rollback)(store *s);
+    cf_status (*commit_then)(store *s, void (*fn)(void *arg), void *arg);
+    uint64_t (*last_commit)(store *s);
+    cf_status (*deferred_sync)(store *s, bool on);
+    cf_status (*sync)(store *s, uint64_t *out_synced);
+    cf_status (*checkpoint)(store *s);
     cf_status (*object_insert)(store *s, const store_object *o);
     cf_status (*object_update)(store *s, const store_object *o);
     cf_status (*object_get)(store *s, const char *tenant, const char *uid, cf_arena *a,
@@ -53,8 +58,8 @@ struct store_ops {
     cf_status (*setting_put)(store *s, const char *tenant, const char *key, const uint8_t *val,
                              size_t len);
     /* audit trail */
-    cf_status (*audit_append)(store *s, const char *chain, bool durable,
-                              store_audit_build_fn build, void *ctx);
+    cf_status (*audit_append)(store *s, const char *chain, store_audit_build_fn build,
+                              void *ctx);
     cf_status (*audit_query)(store *s, const store_audit_filter *f, cf_arena *a,
                              store_audit_row **out, size_t *out_n);
     cf_status (*audit_head)(store *s, const char *chain, cf_arena *a, store_audit_head *out);

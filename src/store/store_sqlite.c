@@ -29,11 +29,15 @@
  */
 #include "store/store_sqlite_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SCHEMA_VERSION 6
 
@@ -189,6 +193,11 @@ static cf_status sq_exec_simple(struct store_sqlite *s, enum stmt_id id)
  */
 static pthread_mutex_t sq_write_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static int sq_exec(struct store_sqlite *s, const char *sql);
+
+/* Commits of this process, numbered under sq_write_lock (store.h). */
+static _Atomic uint64_t sq_commits;
+
 static cf_status sq_begin(store *base)
 {
     struct store_sqlite *s = sq(base);
@@ -202,16 +211,24 @@ static cf_status sq_begin(store *base)
     return st;
 }
 
-static cf_status sq_commit(store *base)
+/* COMMIT, then fn and the commit's number while the lock is still held:
+ * whatever fn writes (the audit mirror) and a store_sync that sees this
+ * number both come after the commit's WAL frames were written. */
+static cf_status sq_commit_then(store *base, void (*fn)(void *arg), void *arg)
 {
     struct store_sqlite *s = sq(base);
     cf_status st = sq_exec_simple(s, ST_COMMIT);
     if (st == CF_OK) {
         s->in_tx = 0;
+        if (fn != NULL)
+            fn(arg);
+        s->last_commit = atomic_fetch_add(&sq_commits, 1) + 1;
         pthread_mutex_unlock(&sq_write_lock);
     }
     return st;
 }
+
+static cf_status sq_commit(store *base) { return sq_commit_then(base, NULL, NULL); }
 
 static void sq_rollback(store *base)
 {
@@ -221,6 +238,62 @@ static void sq_rollback(store *base)
     (void)sq_exec_simple(s, ST_ROLLBACK);
     s->in_tx = 0;
     pthread_mutex_unlock(&sq_write_lock);
+}
+
+static uint64_t sq_last_commit(store *base) { return sq(base)->last_commit; }
+
+/* Deferred: commits write their WAL frames without fsync; no connection
+ * checkpoints by itself (a checkpoint on a worker would stall its clients
+ * for the copy and two fsyncs): the committer does both (store.h). */
+static cf_status sq_deferred_sync(store *base, bool on)
+{
+    struct store_sqlite *s = sq(base);
+    const char *sql = on ? "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;"
+                         : "PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=1000;";
+    if (sq_exec(s, sql) != SQLITE_OK)
+        return CF_ERR_STORE;
+    s->deferred = on;
+    return CF_OK;
+}
+
+/* fdatasync of the WAL through a descriptor of our own: Linux writes back
+ * every dirty page of the file, whichever descriptor wrote it. The -wal
+ * file exists while any connection is open and is only ever truncated or
+ * rewritten in place, so the descriptor stays valid. An in-memory
+ * database has nothing to sync. */
+static cf_status sq_sync(store *base, uint64_t *out_synced)
+{
+    struct store_sqlite *s = sq(base);
+    uint64_t upto = atomic_load(&sq_commits);
+    const char *db = sqlite3_db_filename(s->db, "main");
+    char path[4096];
+
+    *out_synced = 0;
+    if (db != NULL && *db != '\0' && s->wal_fd < 0) {
+        if ((size_t)snprintf(path, sizeof path, "%s-wal", db) >= sizeof path)
+            return CF_ERR_IO;
+        s->wal_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (s->wal_fd < 0) {
+            CF_LOGE("sqlite: cannot open %s to sync it: %s", path, strerror(errno));
+            return CF_ERR_IO;
+        }
+    }
+    if (s->wal_fd >= 0 && fdatasync(s->wal_fd) != 0) {
+        CF_LOGE("sqlite: fdatasync of the WAL failed: %s", strerror(errno));
+        return CF_ERR_IO;
+    }
+    *out_synced = upto;
+    return CF_OK;
+}
+
+static cf_status sq_checkpoint(store *base)
+{
+    struct store_sqlite *s = sq(base);
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+        return sq_error(s, rc, "wal checkpoint");
+    return CF_OK;
 }
 
 static int bind_text(sqlite3_stmt *st, int i, const char *v) { return store_sq_bind_text(st, i, v); }
@@ -564,6 +637,8 @@ static void sq_close(store *base)
     for (int i = 0; i < STORE_SQ_AUDIT_STMTS; i++)
         sqlite3_finalize(s->audit[i]);
     sqlite3_close(s->db);
+    if (s->wal_fd >= 0)
+        close(s->wal_fd);
     free(s);
 }
 
@@ -583,6 +658,11 @@ static const struct store_ops sqlite_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .commit_then = sq_commit_then,
+    .last_commit = sq_last_commit,
+    .deferred_sync = sq_deferred_sync,
+    .sync = sq_sync,
+    .checkpoint = sq_checkpoint,
     .object_insert = sq_object_insert,
     .object_update = sq_object_update,
     .object_get = sq_object_get,
@@ -665,6 +745,7 @@ cf_status store_sqlite_open(const char *path, store **out)
     if (s == NULL)
         return CF_ERR_NOMEM;
     s->base.ops = &sqlite_ops;
+    s->wal_fd = -1;
     rc = sqlite3_open_v2(path, &s->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {

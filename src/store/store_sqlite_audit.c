@@ -1,29 +1,19 @@
 /*
  * store_sqlite_audit.c - the audit trail in SQLite (schema version 5).
  *
- * An append is one write transaction: BEGIN IMMEDIATE (through
+ * An append runs inside a write transaction the caller opened (the
+ * operation's own, or core's committer's batch): BEGIN IMMEDIATE (through
  * store_begin, so it queues on the same in-process writer mutex as every
  * other write) takes SQLite's write lock, which serialises every writer
  * of every chain: the head read inside it cannot move until COMMIT, so
  * seq and prev are always the chain's next ones, and a crash leaves either
- * the whole append or nothing.
- *
- * Durability per append: audit-only transactions may commit with
- * synchronous=NORMAL (set on the connection just before BEGIN and reset to
- * FULL after; the pragma is applied when prepared, so it is run with
- * sqlite3_exec each time). In WAL mode a NORMAL commit has written its
- * frames to the WAL file (the OS cache): a killed process loses nothing,
- * a power cut may lose the last ones. The next FULL commit of the
- * connection or of any other (objects are always written FULL) fsyncs the
- * WAL with them, and an append more than a second after the last durable
- * one is made durable itself, which bounds the window under load.
+ * the whole append or nothing. Durability is the transaction's (store.h:
+ * FULL per commit, or group commit through store_sync).
  */
 #include "store/store_sqlite_int.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 enum audit_stmt {
     SA_HEAD,
@@ -56,9 +46,6 @@ _Static_assert(SA_COUNT <= STORE_SQ_AUDIT_STMTS, "room for the audit statements"
 
 static const char zero_hash[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/* Milliseconds (CLOCK_MONOTONIC) of the last durable append in the process. */
-static _Atomic int64_t last_durable_ms;
-
 static struct store_sqlite *sq(store *s) { return (struct store_sqlite *)s; }
 
 static sqlite3_stmt *stmt(struct store_sqlite *s, enum audit_stmt id)
@@ -73,20 +60,6 @@ static sqlite3_stmt *stmt(struct store_sqlite *s, enum audit_stmt id)
         s->audit[id] = st;
     }
     return st;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static cf_status set_sync(struct store_sqlite *s, bool full)
-{
-    int rc = sqlite3_exec(s->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
-                          NULL, NULL, NULL);
-    return rc == SQLITE_OK ? CF_OK : store_sq_error(s, rc, "audit synchronous");
 }
 
 /* The chain's head into *h (strings in a); seq 0 when the chain is new. */
@@ -215,33 +188,18 @@ static cf_status append_body(struct store_sqlite *s, const char *chain, cf_arena
     return head_put(s, &h);
 }
 
-cf_status store_sq_audit_append(store *base, const char *chain, bool durable,
-                                store_audit_build_fn build, void *ctx)
+cf_status store_sq_audit_append(store *base, const char *chain, store_audit_build_fn build,
+                                void *ctx)
 {
     struct store_sqlite *s = sq(base);
-    cf_arena *a = cf_arena_new(1024, 0);
-    int64_t now = mono_ms();
+    cf_arena *a;
     cf_status st;
 
-    if (a == NULL)
+    if (!s->in_tx)
+        return CF_ERR_INTERNAL; /* store.h: inside store_begin only */
+    if ((a = cf_arena_new(1024, 0)) == NULL)
         return CF_ERR_NOMEM;
-    if (!durable && now - atomic_load(&last_durable_ms) >= 1000)
-        durable = true;
-    if (!durable && (st = set_sync(s, false)) != CF_OK)
-        goto out;
-    if ((st = store_begin(base)) != CF_OK)
-        goto sync;
     st = append_body(s, chain, a, build, ctx);
-    if (st == CF_OK)
-        st = store_commit(base);
-    if (st != CF_OK)
-        store_rollback(base);
-    else if (durable)
-        atomic_store(&last_durable_ms, now);
-sync:
-    if (!durable && set_sync(s, true) != CF_OK && st == CF_OK)
-        st = CF_ERR_STORE;
-out:
     cf_arena_free(a);
     return st;
 }

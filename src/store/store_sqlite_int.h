@@ -26,6 +26,9 @@ struct store_sqlite {
     struct store base;
     sqlite3 *db;
     int in_tx;
+    bool deferred;             /* synchronous=NORMAL, synced by store_sync */
+    int wal_fd;                /* the -wal file, for store_sync (-1: not open) */
+    uint64_t last_commit;      /* number of this connection's last commit */
     sqlite3_stmt *ident[STORE_SQ_IDENT_STMTS];
     sqlite3_stmt *ver[STORE_SQ_VER_STMTS];
     sqlite3_stmt *audit[STORE_SQ_AUDIT_STMTS];
@@ -154,7 +157,7 @@ cf_status store_sq_versions_delete_tenant(struct store_sqlite *s, const char *te
     "  PRIMARY KEY(chain, seq));"
 
 /* store_sqlite_audit.c: the store_ops entries for the audit trail. */
-cf_status store_sq_audit_append(store *s, const char *chain, bool durable,
+cf_status store_sq_audit_append(store *s, const char *chain,
                                 store_audit_build_fn build, void *ctx);
 cf_status store_sq_audit_query(store *s, const store_audit_filter *f, cf_arena *a,
                                store_audit_row **out, size_t *out_n);

@@ -493,10 +493,14 @@ def test_fail_closed_when_the_store_refuses_records():
             assert status == 503 and err["error"]["code"] == "audit_unavailable"
             status, _, err = api(srv, "GET", "/v1/me", token="cf1_nope")
             assert status == 503 and err["error"]["code"] == "audit_unavailable"
-            item = kmip(srv, OP_ID["CREATE"], CREATE_AES)
-            assert W.value(item, W.T["RESULT_STATUS"]) == W.FAILED
-            assert W.value(item, W.T["RESULT_REASON"]) == GENERAL_FAILURE
-            assert W.value(item, W.T["RESULT_MESSAGE"]) == "audit unavailable"
+            objects = db.execute("SELECT count(*) FROM objects").fetchone()[0]
+            # KMIP: an answer that cannot be backed by its record is not
+            # sent; the connection closes (group commit settles the answer
+            # after it was built, docs/audit.md). The Create's record joins
+            # its own transaction, so the key is not kept either.
+            with pytest.raises(ConnectionError):
+                kmip(srv, OP_ID["CREATE"], CREATE_AES)
+            assert db.execute("SELECT count(*) FROM objects").fetchone()[0] == objects
             db.execute("DROP TRIGGER no_audit")
             db.commit()
             db.close()
@@ -515,9 +519,8 @@ def test_fail_closed_when_the_mirror_cannot_be_written():
                 op = f.read().strip()
             status, _, err = api(srv, "GET", "/v1/me", token=op)
             assert status == 503 and err["error"]["code"] == "audit_unavailable"
-            item = kmip(srv, OP_ID["GET"], uid_payload(MISSING))
-            assert W.value(item, W.T["RESULT_REASON"]) == GENERAL_FAILURE
-            assert W.value(item, W.T["RESULT_MESSAGE"]) == "audit unavailable"
+            with pytest.raises(ConnectionError):
+                kmip(srv, OP_ID["GET"], uid_payload(MISSING))
         finally:
             stop_private(srv)
 

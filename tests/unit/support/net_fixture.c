@@ -67,9 +67,11 @@ static void t_fini(void *p)
 }
 
 /* Echo; an empty structure (8-byte message) gets no answer (= close). */
-static void t_kmip(void *p, const net_peer *peer, const uint8_t *msg, size_t len, cf_buf *out)
+static void t_kmip(void *p, const net_peer *peer, const uint8_t *msg, size_t len, cf_buf *out,
+                   net_kconn *conn)
 {
     const struct wstate *ws = p;
+    (void)conn;
 
     atomic_fetch_add(&g_calls, 1);
     if (ws == NULL || ws->magic != WS_MAGIC || msg[3] != 0x01 || len != 8u + cf_be32(msg + 4) ||
