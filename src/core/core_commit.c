@@ -250,7 +250,7 @@ static void *committer_main(void *arg)
     pthread_mutex_lock(&K->mu);
     for (;;) {
         struct qrec *batch;
-        bool ok = true, need_sync;
+        bool ok = true, need_sync, sync_failed = false;
         uint64_t synced = 0;
 
         while (K->q == NULL && !(K->sync && K->want > K->synced) && !K->stop) {
@@ -275,9 +275,11 @@ static void *committer_main(void *arg)
         if (batch != NULL)
             ok = write_batch(K, batch);
         if (need_sync && store_sync(K->st, &synced) != CF_OK)
-            need_sync = false, synced = 0;
+            sync_failed = true;
         else if (need_sync && K->A->fd >= 0 && fdatasync(K->A->fd) != 0)
-            need_sync = false, synced = 0;
+            sync_failed = true;
+        if (sync_failed)
+            synced = 0;
         /* Copy the WAL into the database now and then (workers never do:
          * store_set_deferred_sync), off the workers' threads. */
         if ((synced != 0 && synced >= ckpt_commit + CHECKPOINT_COMMITS) ||
@@ -289,7 +291,7 @@ static void *committer_main(void *arg)
         }
 
         pthread_mutex_lock(&K->mu);
-        if (K->sync && !K->broken && synced == 0 && (batch != NULL || K->want > K->synced)) {
+        if (sync_failed && !K->broken) {
             K->broken = true;
             CF_LOGE("audit: the store could not be made durable (fsync failed): every "
                     "operation is refused until Coffre is restarted");
