@@ -12,15 +12,20 @@
  * load a batch holds as many records as requests arrived meanwhile; alone,
  * a request costs what it did before.
  *
+ * Two threads: the writer takes the queue, writes it in one transaction
+ * and raises each ticket's need to that commit's number; the syncer, while
+ * a ticket waits for a commit not yet durable, fdatasyncs the WAL once for
+ * every commit so far. The writer writes the next batch during the fsync.
+ *
  * Ordering: a commit numbered n (store_last_commit) is durable once a
- * store_sync that started after it returned; the committer snapshots the
- * number inside store_sync. A ticket is settled when its queued records
+ * store_sync that started after it returned; store_sync snapshots the
+ * number before its fdatasync. A ticket is settled when its queued records
  * were written (pending == 0) and its commits are durable (need <= synced).
  *
- * Threads: one mutex (K->mu) guards the queue, the tickets' pending and
- * failed flags, the list of tickets waiting and every waiter's list of
- * settled tickets. A ticket's need is written by its owner before it is
- * submitted and read by the committer after, under the mutex. Callbacks
+ * Locking: one mutex (K->mu) guards the queue, the tickets' pending, need and
+ * failed fields, the list of tickets waiting and every waiter's list of
+ * settled tickets. A ticket's need is raised by its owner (core_commit)
+ * and by the writer (the batch that holds its record). Callbacks
  * run on the waiter's thread (core_waiter_run), never under the mutex.
  *
  * Failure is sticky where it must be: a failed batch fails its tickets
@@ -42,10 +47,8 @@
 
 #include "util/log.h"
 
-/* Checkpoint the WAL (into the database file) at least this often while
- * commits happen, and after this many commits. */
+/* Checkpoint the WAL (into the database file) this often. */
 #define CHECKPOINT_MS 500
-#define CHECKPOINT_COMMITS 2000
 
 struct core_ticket {
     core_waiter *w;
@@ -78,13 +81,14 @@ struct core_committer {
     core_audit *A;
     store *st;
     bool sync;                  /* answers wait for fsync */
-    pthread_t th;
+    pthread_t th, sth;          /* the writer, the syncer */
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv;          /* the writer: records queued, stop */
+    pthread_cond_t scv;         /* the syncer: a commit awaited, writer done */
     struct qrec *q, **qtail;
     core_ticket *waiting;
     uint64_t synced, want;      /* durable commit number; the highest awaited */
-    bool stop, broken;
+    bool stop, writer_done, broken;
 };
 
 bool core_committer_syncs(const struct core_committer *K) { return K->sync; }
@@ -163,8 +167,14 @@ cf_status core_committer_enqueue(struct core_committer *K, core_ticket *t, const
 
 void core_ticket_need(core_ticket *t, uint64_t commit)
 {
-    if (t != NULL && commit > t->need)
+    struct core_committer *K;
+    if (t == NULL)
+        return;
+    K = t->w->K; /* the writer raises need too (a record's batch) */
+    pthread_mutex_lock(&K->mu);
+    if (commit > t->need)
         t->need = commit;
+    pthread_mutex_unlock(&K->mu);
 }
 
 /* ------------------------------------------------------- the thread */
@@ -241,63 +251,58 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Wait on cv until `until_ms` (monotonic) at the latest. */
+static void wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    (void)pthread_cond_timedwait(cv, mu, &until);
+}
+
+/* The writer: every queued record in one transaction, then the tickets
+ * learn the batch's commit number; the syncer makes it durable while the
+ * writer already writes the next batch (two phases, as a database's WAL
+ * writer and flusher: a round costs max(write, fsync), not their sum). */
 static void *committer_main(void *arg)
 {
     struct core_committer *K = arg;
     int64_t ckpt_at = mono_ms();
-    uint64_t ckpt_commit = 0;
 
     pthread_mutex_lock(&K->mu);
     for (;;) {
         struct qrec *batch;
-        bool ok = true, need_sync, sync_failed = false;
-        uint64_t synced = 0;
+        uint64_t commit;
+        bool ok = true;
 
-        while (K->q == NULL && !(K->sync && K->want > K->synced) && !K->stop) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 200 * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
-            if (pthread_cond_timedwait(&K->cv, &K->mu, &until) == ETIMEDOUT)
+        while (K->q == NULL && !K->stop) {
+            wait_until(&K->cv, &K->mu, 200);
+            if (K->q == NULL && mono_ms() - ckpt_at >= CHECKPOINT_MS)
                 break;
         }
-        if (K->stop && K->q == NULL && K->waiting == NULL)
+        if (K->stop && K->q == NULL)
             break;
         batch = K->q;
         K->q = NULL;
         K->qtail = &K->q;
-        need_sync = K->sync && !K->broken && (batch != NULL || K->want > K->synced);
         pthread_mutex_unlock(&K->mu);
 
         if (batch != NULL)
             ok = write_batch(K, batch);
-        if (need_sync && store_sync(K->st, &synced) != CF_OK)
-            sync_failed = true;
-        else if (need_sync && K->A->fd >= 0 && fdatasync(K->A->fd) != 0)
-            sync_failed = true;
-        if (sync_failed)
-            synced = 0;
+        commit = store_last_commit(K->st);
         /* Copy the WAL into the database now and then (workers never do:
          * store_set_deferred_sync), off the workers' threads. */
-        if ((synced != 0 && synced >= ckpt_commit + CHECKPOINT_COMMITS) ||
-            mono_ms() - ckpt_at >= CHECKPOINT_MS) {
+        if (mono_ms() - ckpt_at >= CHECKPOINT_MS) {
             (void)store_checkpoint(K->st);
             ckpt_at = mono_ms();
-            if (synced != 0)
-                ckpt_commit = synced;
         }
 
         pthread_mutex_lock(&K->mu);
-        if (sync_failed && !K->broken) {
-            K->broken = true;
-            CF_LOGE("audit: the store could not be made durable (fsync failed): every "
-                    "operation is refused until Coffre is restarted");
-        } else if (synced > K->synced) {
-            K->synced = synced;
-        }
         while (batch != NULL) {
             struct qrec *q = batch;
             batch = q->next;
@@ -305,8 +310,48 @@ static void *committer_main(void *arg)
                 q->t->pending--;
                 if (!ok)
                     q->t->failed = true;
+                else if (commit > q->t->need)
+                    q->t->need = commit;
+                if (q->t->need > K->want)
+                    K->want = q->t->need;
             }
             qrec_free(q);
+        }
+        settle(K);
+        pthread_cond_signal(&K->scv);
+    }
+    K->writer_done = true;
+    pthread_cond_signal(&K->scv);
+    pthread_mutex_unlock(&K->mu);
+    return NULL;
+}
+
+/* The syncer: whenever a ticket waits for a commit not yet durable, one
+ * fdatasync of the WAL (and of the mirror file) for every commit so far. */
+static void *syncer_main(void *arg)
+{
+    struct core_committer *K = arg;
+
+    pthread_mutex_lock(&K->mu);
+    for (;;) {
+        uint64_t synced = 0;
+        bool failed = false;
+
+        while (!(K->want > K->synced && !K->broken) && !K->writer_done)
+            pthread_cond_wait(&K->scv, &K->mu);
+        if (!(K->want > K->synced && !K->broken) && K->writer_done)
+            break;
+        pthread_mutex_unlock(&K->mu);
+        if (store_sync(K->st, &synced) != CF_OK ||
+            (K->A->fd >= 0 && fdatasync(K->A->fd) != 0))
+            failed = true;
+        pthread_mutex_lock(&K->mu);
+        if (failed && !K->broken) {
+            K->broken = true;
+            CF_LOGE("audit: the store could not be made durable (fsync failed): every "
+                    "operation is refused until Coffre is restarted");
+        } else if (!failed && synced > K->synced) {
+            K->synced = synced;
         }
         settle(K);
     }
@@ -317,6 +362,7 @@ static void *committer_main(void *arg)
 cf_status core_audit_committer_start(core_audit *A, store *own)
 {
     struct core_committer *K;
+    uint64_t synced;
     cf_status st;
 
     if (A == NULL || A->K != NULL) {
@@ -333,17 +379,37 @@ cf_status core_audit_committer_start(core_audit *A, store *own)
     K->qtail = &K->q;
     pthread_mutex_init(&K->mu, NULL);
     pthread_cond_init(&K->cv, NULL);
+    pthread_cond_init(&K->scv, NULL);
+    /* The first store_sync opens the WAL's descriptor here, before the
+     * syncer thread shares the connection with the writer (it then only
+     * calls fdatasync on that descriptor). */
     if ((st = store_set_deferred_sync(own, true)) != CF_OK ||
-        pthread_create(&K->th, NULL, committer_main, K) != 0) {
-        pthread_cond_destroy(&K->cv);
-        pthread_mutex_destroy(&K->mu);
-        store_close(own);
-        free(K);
-        return st != CF_OK ? st : CF_ERR_INTERNAL;
+        (st = store_sync(own, &synced)) != CF_OK)
+        goto fail;
+    K->synced = synced;
+    if (pthread_create(&K->th, NULL, committer_main, K) != 0) {
+        st = CF_ERR_INTERNAL;
+        goto fail;
+    }
+    if (pthread_create(&K->sth, NULL, syncer_main, K) != 0) {
+        pthread_mutex_lock(&K->mu);
+        K->stop = true;
+        pthread_cond_signal(&K->cv);
+        pthread_mutex_unlock(&K->mu);
+        pthread_join(K->th, NULL);
+        st = CF_ERR_INTERNAL;
+        goto fail;
     }
     A->K = K;
     CF_LOGI("audit: group commit on (%s)", K->sync ? "answers wait for fsync" : "no fsync wait");
     return CF_OK;
+fail:
+    pthread_cond_destroy(&K->scv);
+    pthread_cond_destroy(&K->cv);
+    pthread_mutex_destroy(&K->mu);
+    store_close(own);
+    free(K);
+    return st;
 }
 
 void core_audit_committer_stop(core_audit *A)
@@ -355,9 +421,11 @@ void core_audit_committer_stop(core_audit *A)
     K->stop = true;
     pthread_cond_signal(&K->cv);
     pthread_mutex_unlock(&K->mu);
-    pthread_join(K->th, NULL);
+    pthread_join(K->th, NULL);  /* writes what is queued, then ends the syncer */
+    pthread_join(K->sth, NULL); /* which syncs what is awaited first */
     (void)store_checkpoint(K->st);
     store_close(K->st);
+    pthread_cond_destroy(&K->scv);
     pthread_cond_destroy(&K->cv);
     pthread_mutex_destroy(&K->mu);
     free(K);
@@ -473,9 +541,10 @@ bool core_ticket_submit(core_ticket *t, core_ticket_fn fn, void *arg, cf_status 
     t->next = K->waiting;
     K->waiting = t;
     t->w->outstanding++;
-    if (t->need > K->want)
+    if (t->need > K->want) {
         K->want = t->need;
-    pthread_cond_signal(&K->cv);
+        pthread_cond_signal(&K->scv);
+    }
     pthread_mutex_unlock(&K->mu);
     return false;
 }

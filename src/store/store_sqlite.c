@@ -265,11 +265,15 @@ static cf_status sq_sync(store *base, uint64_t *out_synced)
 {
     struct store_sqlite *s = sq(base);
     uint64_t upto = atomic_load(&sq_commits);
-    const char *db = sqlite3_db_filename(s->db, "main");
+    const char *db;
     char path[4096];
 
     *out_synced = 0;
-    if (db != NULL && *db != '\0' && s->wal_fd < 0) {
+    /* The descriptor is opened by the first call, on the connection's own
+     * thread (core's committer does it before its syncer thread starts);
+     * later calls only read wal_fd, from another thread too. */
+    if (s->wal_fd < 0 && !s->wal_none && (db = sqlite3_db_filename(s->db, "main")) != NULL &&
+        *db != '\0') {
         if ((size_t)snprintf(path, sizeof path, "%s-wal", db) >= sizeof path)
             return CF_ERR_IO;
         s->wal_fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -278,6 +282,8 @@ static cf_status sq_sync(store *base, uint64_t *out_synced)
             return CF_ERR_IO;
         }
     }
+    if (s->wal_fd < 0)
+        s->wal_none = true; /* in memory: nothing to sync, ever */
     if (s->wal_fd >= 0 && fdatasync(s->wal_fd) != 0) {
         CF_LOGE("sqlite: fdatasync of the WAL failed: %s", strerror(errno));
         return CF_ERR_IO;

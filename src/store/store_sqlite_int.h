@@ -28,6 +28,7 @@ struct store_sqlite {
     int in_tx;
     bool deferred;             /* synchronous=NORMAL, synced by store_sync */
     int wal_fd;                /* the -wal file, for store_sync (-1: not open) */
+    bool wal_none;             /* no file to sync (in-memory database) */
     uint64_t last_commit;      /* number of this connection's last commit */
     sqlite3_stmt *ident[STORE_SQ_IDENT_STMTS];
     sqlite3_stmt *ver[STORE_SQ_VER_STMTS];
