@@ -370,6 +370,8 @@ cf_status store_sqlite_find(sqlite3 *db, const store_query *q, cf_arena *a,
     f.b[f.nb] = (struct find_bind){BIND_INT, q->limit < 0 ? -1 : q->limit, NULL, 0};
     f.b[f.nb + 1] = (struct find_bind){BIND_INT, q->offset, NULL, 0};
     f.nb += 2;
+    /* Without criteria this reads objects(tenant) newest first, no sort
+     * (store_test.c test_listing_plan_has_no_sort checks the plan). */
     ret = sq_find_prepare(db, &f, "SELECT o.uid FROM objects o WHERE ",
                           " ORDER BY o.id DESC LIMIT ? OFFSET ?", &st);
     f.nb -= 2;

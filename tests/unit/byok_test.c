@@ -319,7 +319,7 @@ static void test_store_rows(void **state)
     assert_int_equal(store_open(path, &f->st), CF_OK);
     assert_int_equal(store_meta_get(f->st, "schema_version", f->arena, &v, &len), CF_OK);
     assert_int_equal(len, 1);
-    assert_memory_equal(v, "6", 1);
+    assert_memory_equal(v, "7", 1);
     assert_int_equal(store_import_token_get(f->st, "default", "tok-1", f->arena, &got),
                      CF_ERR_NOT_FOUND);
     assert_int_equal(store_import_token_insert(f->st, &t), CF_OK);

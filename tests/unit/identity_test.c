@@ -1087,7 +1087,7 @@ static void test_upgrade_from_version_2(void **state)
     assert_int_equal(store_open(uri, &st), CF_OK);
     assert_int_equal(store_meta_get(st, "schema_version", f->arena, &v, &len), CF_OK);
     assert_int_equal(len, 1);
-    assert_memory_equal(v, "6", 1);
+    assert_memory_equal(v, "7", 1);
     assert_int_equal(store_tenant_get(st, "default", f->arena, &t), CF_OK);
     assert_int_equal(t.state, CORE_TENANT_ACTIVE);
     assert_int_equal(store_tenant_get(st, "legacy", f->arena, &t), CF_OK);

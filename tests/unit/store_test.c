@@ -406,7 +406,7 @@ static void test_schema_versions(void **state)
 
     assert_int_equal(store_meta_get(f->st, "schema_version", f->a, &v, &len), CF_OK);
     assert_int_equal(len, 1);
-    assert_memory_equal(v, "6", 1);
+    assert_memory_equal(v, "7", 1);
     store_close(f->st);
     f->st = NULL;
     /* Reopening the current version is a no-op. */
@@ -420,14 +420,42 @@ static void test_schema_versions(void **state)
     assert_int_equal(store_open(f->path, &again), CF_ERR_STORE);
     /* Back at the current version it opens again. (The real 2 -> 3
      * migration of a version-2 database is tested in identity_test.) */
-    set_version(f, "6");
+    set_version(f, "7");
     assert_int_equal(store_open(f->path, &f->st), CF_OK);
+}
+
+/* The listing without criteria (REST GET /v1/keys, store_sqlite_find.c's
+ * page query) reads a page through objects(tenant), newest first, without
+ * sorting the tenant's objects (schema version 7). */
+static void test_listing_plan_has_no_sort(void **state)
+{
+    struct fx *f = *state;
+    const char *file = f->path;
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    char plan[1024] = "";
+    size_t n = 0;
+
+    assert_int_equal(sqlite3_open(file, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "EXPLAIN QUERY PLAN SELECT o.uid FROM objects o WHERE "
+                                        "o.tenant = ?1 AND (o.state <> 5) AND (o.state <> 6) "
+                                        "ORDER BY o.id DESC LIMIT ?2 OFFSET ?3",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW && n < sizeof plan - 1)
+        n += (size_t)snprintf(plan + n, sizeof plan - n, "%s; ", sqlite3_column_text(st, 3));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    if (strstr(plan, "objects_tenant") == NULL || strstr(plan, "TEMP B-TREE") != NULL)
+        fail_msg("listing plan: %s", plan);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_index_follows_insert_update_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listing_plan_has_no_sort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_criterion_kind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tenant_isolation, setup, teardown),
