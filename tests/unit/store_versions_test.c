@@ -291,7 +291,7 @@ static void test_migration_3_to_4(void **state)
     assert_int_equal(store_open(f->path, &f->st), CF_OK);
     assert_int_equal(store_meta_get(f->st, "schema_version", f->a, &val, &len), CF_OK);
     assert_int_equal(len, 1);
-    assert_memory_equal(val, "6", 1); /* and on to 6 (audit trail, import tokens) */
+    assert_memory_equal(val, "7", 1); /* and on to 7 (audit trail, import tokens, index) */
     assert_int_equal(store_object_get(f->st, "t", "k", f->a, &o), CF_OK);
     assert_int_equal(store_version_insert(f->st, &v), CF_OK);
     assert_int_equal(store_setting_put(f->st, "t", "s", (const uint8_t *)"1", 1), CF_OK);
