@@ -17,7 +17,6 @@
 
 #include <cmocka.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "support/kmip_fixture.h"
 
@@ -618,23 +617,6 @@ static void test_kmip_undo_batch(void **state)
     verify_store(f, "default");
 }
 
-static char *db_path(struct fx *f)
-{
-    static char p[128];
-    snprintf(p, sizeof p, "%s/db", f->dir);
-    return p;
-}
-
-static void sql(struct fx *f, const char *stmt)
-{
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(db_path(f), &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    if (sqlite3_exec(db, stmt, NULL, NULL, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", stmt, sqlite3_errmsg(db));
-    sqlite3_close(db);
-}
-
 static void test_fail_closed(void **state)
 {
     struct fx *f = *state;
@@ -642,7 +624,7 @@ static void test_fail_closed(void **state)
     req rq;
 
     /* The store refuses audit records: the item fails, General Failure. */
-    sql(f, "CREATE TRIGGER no_audit BEFORE INSERT ON audit_records "
+    fx_sql(f, "CREATE TRIGGER no_audit BEFORE INSERT ON audit_records "
            "BEGIN SELECT RAISE(ABORT, 'injected'); END;");
     assert_int_equal(store_object_count(f->st, "default", &before), CF_OK);
     req_begin(&rq, 1, 4, 1);
@@ -655,7 +637,7 @@ static void test_fail_closed(void **state)
     assert_int_equal(store_object_count(f->st, "default", &after), CF_OK);
     assert_int_equal(after, before);
     /* Back to normal once the store accepts records again. */
-    sql(f, "DROP TRIGGER no_audit;");
+    fx_sql(f, "DROP TRIGGER no_audit;");
     req_begin(&rq, 1, 4, 1);
     create_aes(&rq, NULL);
     send_req(f, &rq);

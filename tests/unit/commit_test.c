@@ -12,7 +12,6 @@
 
 #include <jansson.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -107,18 +106,6 @@ static void read_record(struct cfx *c, core_ticket *t, const char *op)
     assert_int_equal(core_audit_end(&rq, "ok", NULL), CF_OK);
 }
 
-static void sql(struct cfx *c, const char *stmt)
-{
-    char path[128];
-    sqlite3 *db;
-    snprintf(path, sizeof path, "%s/db", c->f->dir);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    if (sqlite3_exec(db, stmt, NULL, NULL, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", stmt, sqlite3_errmsg(db));
-    sqlite3_close(db);
-}
-
 static void test_nothing_to_wait_for(void **state)
 {
     struct cfx *c = *state;
@@ -172,13 +159,13 @@ static void test_change_commits_with_its_record(void **state)
     assert_int_equal(head_seq(c), before + 1); /* not twice */
 
     /* A change whose record cannot be written is not kept. */
-    sql(c, "CREATE TRIGGER no_audit BEFORE INSERT ON audit_records "
+    fx_sql(c->f, "CREATE TRIGGER no_audit BEFORE INSERT ON audit_records "
            "BEGIN SELECT RAISE(ABORT, 'injected'); END;");
     rq = fx_core_req(c->f, 100);
     p.val = "2";
     assert_int_equal(core_audit_begin(&rq, CORE_AUDIT_CLI, "change", NULL), CF_OK);
     assert_int_equal(core_in_txn(&rq, put_setting, &p), CF_ERR_AUDIT);
-    sql(c, "DROP TRIGGER no_audit;");
+    fx_sql(c->f, "DROP TRIGGER no_audit;");
     {
         const uint8_t *v;
         size_t n;
@@ -193,12 +180,12 @@ static void test_failed_batch_fails_its_tickets(void **state)
     struct cfx *c = *state;
     core_ticket *t;
 
-    sql(c, "CREATE TRIGGER no_audit BEFORE INSERT ON audit_records "
+    fx_sql(c->f, "CREATE TRIGGER no_audit BEFORE INSERT ON audit_records "
            "BEGIN SELECT RAISE(ABORT, 'injected'); END;");
     t = core_ticket_new(c->w);
     read_record(c, t, "get");
     assert_int_equal(settle(c, t), CF_ERR_AUDIT);
-    sql(c, "DROP TRIGGER no_audit;");
+    fx_sql(c->f, "DROP TRIGGER no_audit;");
     /* Not sticky: the next one goes through (only a failed fsync is). */
     t = core_ticket_new(c->w);
     read_record(c, t, "get");

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "kmip_fixture.h"
 #include "util/log.h"
@@ -100,6 +101,18 @@ core_req fx_core_req(struct fx *f, int64_t now)
 {
     core_req rq = {.core = &f->core, .st = f->st, .arena = f->arena, .who = &f->who, .now = now};
     return rq;
+}
+
+void fx_sql(struct fx *f, const char *stmt)
+{
+    char path[128];
+    sqlite3 *db;
+    snprintf(path, sizeof path, "%s/db", f->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_exec(db, stmt, NULL, NULL, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", stmt, sqlite3_errmsg(db));
+    sqlite3_close(db);
 }
 
 /* ------------------------------------------------------------ requests */

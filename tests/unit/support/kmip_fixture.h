@@ -52,6 +52,9 @@ int fx_setup(void **state);
 int fx_teardown(void **state);
 /* A core request as the KMIP front end would make it, at time now. */
 core_req fx_core_req(struct fx *f, int64_t now);
+/* Run SQL on the fixture's database through a connection of its own
+ * (fault injection: triggers, edits); fails the test on error. */
+void fx_sql(struct fx *f, const char *stmt);
 
 /* ------------------------------------------------------------ requests */
 
