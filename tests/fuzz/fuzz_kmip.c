@@ -7,6 +7,13 @@
  * response that itself decodes as a Response Message (an answer to every
  * input, even garbage). The store is shared across inputs, so sequences of
  * creates and reads are explored too.
+ *
+ * The response goes to a buffer of at most CF_LIMIT_RESPONSE, as the
+ * network layer gives kmip_handle (net_kmip.c): a larger answer becomes a
+ * Response Too Large message there, not a larger message. It is decoded
+ * with the limits of a response, not of a request: a batch of Locates
+ * (10,000 identifiers each) passes the 1 MiB and CF_LIMIT_TTLV_ITEMS of
+ * ttlv_default_limits once the shared store holds enough objects.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +25,19 @@
 #include "kmip/kmip.h"
 #include "store/store.h"
 #include "ttlv/ttlv.h"
+#include "util/limits.h"
 #include "util/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Every item is at least 8 bytes: a response has at most 1/8 of its bytes
+ * as items (524,288 of ~56 bytes: the check arena holds them). */
+static const ttlv_limits response_limits = {
+    .max_bytes = CF_LIMIT_RESPONSE,
+    .max_depth = CF_LIMIT_TTLV_DEPTH,
+    .max_items = CF_LIMIT_RESPONSE / 8,
+    .max_string = CF_LIMIT_STRING,
+};
 
 struct fuzz_env {
     cf_mk_provider *mk;
@@ -74,11 +91,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ttlv_error err;
     cf_buf out;
 
-    cf_buf_init(&out, 0);
+    cf_buf_init(&out, CF_LIMIT_RESPONSE);
     kmip_handle(&env, data, size, &out);
     if (out.len == 0)
         abort(); /* every input gets an answer */
-    if (ttlv_decode(out.p, out.len, NULL, e->check, &resp, &err) != CF_OK ||
+    if (ttlv_decode(out.p, out.len, &response_limits, e->check, &resp, &err) != CF_OK ||
         resp->tag != KMIP_TAG_RESPONSE_MESSAGE)
         abort();
     cf_buf_free(&out);
